@@ -1,0 +1,68 @@
+// BasicChain: addresses, protocol, ports, packet and octet counts per direction.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "chains/chain.hpp"
+#include "shared/address.hpp"
+
+namespace pspdr {
+
+struct BasicChain {
+  static constexpr std::string_view name = "basic";
+  static constexpr std::string_view summary = "addresses, ports, packet and octet counts";
+  static constexpr std::array fields = {
+      FieldDoc{"sip", "str", "source address of the flow's first packet"},
+      FieldDoc{"dip", "str", "destination address of the flow's first packet"},
+      FieldDoc{"proto", "int", "IP protocol number"},
+      FieldDoc{"sp", "int", "TCP/UDP source port (null for other protocols)"},
+      FieldDoc{"dp", "int", "TCP/UDP destination port (null for other protocols)"},
+      FieldDoc{"pkt_fwd", "int", "packets seen in the forward direction"},
+      FieldDoc{"pkt_rev", "int", "packets seen in the reverse direction"},
+      FieldDoc{"oct_fwd", "int", "octets (IP length) seen in the forward direction"},
+      FieldDoc{"oct_rev", "int", "octets (IP length) seen in the reverse direction"},
+  };
+
+  struct State {
+    IpAddress sip, dip;
+    uint8_t proto = 0;
+    std::optional<uint16_t> sp, dp;
+    uint64_t pkt_fwd = 0, pkt_rev = 0, oct_fwd = 0, oct_rev = 0;
+  };
+
+  static void new_flow(State& s, const Packet& p) {
+    s.sip = IpAddress(p.ip.version, p.ip.src());
+    s.dip = IpAddress(p.ip.version, p.ip.dst());
+    s.proto = p.ip.proto;
+    if (p.udp) {
+      s.sp = p.udp.sport();
+      s.dp = p.udp.dport();
+    } else if (p.tcp) {
+      s.sp = p.tcp.sport();
+      s.dp = p.tcp.dport();
+    }
+  }
+
+  static bool ip(State& s, const Packet& p, bool rev) {
+    (rev ? s.pkt_rev : s.pkt_fwd) += 1;
+    (rev ? s.oct_rev : s.oct_fwd) += p.ip.size();
+    return true;
+  }
+
+  static void write(JsonWriter& w, const State& s) {
+    char buf[IpAddress::kMaxText];
+    w.field("sip", s.sip.format(buf));
+    w.field("dip", s.dip.format(buf));
+    w.field("proto", s.proto);
+    w.field("sp", s.sp);
+    w.field("dp", s.dp);
+    w.field("pkt_fwd", s.pkt_fwd);
+    w.field("pkt_rev", s.pkt_rev);
+    w.field("oct_fwd", s.oct_fwd);
+    w.field("oct_rev", s.oct_rev);
+  }
+};
+
+}  // namespace pspdr

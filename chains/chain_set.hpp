@@ -1,0 +1,63 @@
+// A selection of chains, resolved once from names. Per packet it runs PATHspider's
+// dispatch: IP hooks, then ICMP hooks, then TCP or UDP hooks, each in the order the
+// chains were named, stopping at the first hook that returns false (PATHspider's
+// `keep_flow = keep_flow and fn(...)`). That order therefore matters and is kept.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chains/registry.hpp"
+
+namespace pspdr {
+
+class ChainSet {
+ public:
+  // Throws std::invalid_argument naming the first unknown or repeated chain.
+  static ChainSet from_names(std::span<const std::string> names);
+  static ChainSet all();
+
+  std::span<const uint8_t> ids() const { return {ids_, count_}; }
+  bool empty() const { return count_ == 0; }
+
+  void new_flow(FlowRecordState& rec, const Packet& p) const {
+    for (uint8_t id : ids()) Chains::new_flow(id, rec, p);
+  }
+
+  // Runs the chains on a packet of an existing flow; false: the flow is complete.
+  bool on_packet(FlowRecordState& rec, const Packet& p, bool rev) const {
+    if (!run<Hook::ip>(ip_, rec, p, rev)) return false;
+    if (p.icmp && !run<Hook::icmp>(icmp_, rec, p, rev)) return false;
+    if (p.tcp) return run<Hook::tcp>(tcp_, rec, p, rev);
+    if (p.udp) return run<Hook::udp>(udp_, rec, p, rev);
+    return true;
+  }
+
+  void write(JsonWriter& w, const FlowRecordState& rec) const {
+    for (uint8_t id : ids()) Chains::write(id, w, rec);
+  }
+
+ private:
+  struct Phase {
+    uint8_t ids[Chains::count];
+    uint8_t n = 0;
+  };
+
+  template <Hook H>
+  static bool run(const Phase& ph, FlowRecordState& rec, const Packet& p, bool rev) {
+    for (uint8_t i = 0; i < ph.n; ++i)
+      if (!Chains::call<H>(ph.ids[i], rec, p, rev)) return false;
+    return true;
+  }
+
+  void add(uint8_t id);
+
+  uint8_t ids_[Chains::count] = {};
+  uint8_t count_ = 0;
+  Phase ip_, icmp_, tcp_, udp_;
+};
+
+}  // namespace pspdr

@@ -1,0 +1,107 @@
+// The registry: every chain the observer knows, in one type list. Adding a chain means
+// writing its header and naming it here; lookup by name, the flow record layout and
+// dispatch all follow from this list at compile time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+#include "chains/basic.hpp"
+#include "chains/dns.hpp"
+#include "chains/dscp.hpp"
+#include "chains/ecn.hpp"
+#include "chains/evil.hpp"
+#include "chains/icmp.hpp"
+#include "chains/mss.hpp"
+#include "chains/tcp.hpp"
+#include "chains/tcpopt.hpp"
+#include "chains/tfo.hpp"
+#include "chains/udp.hpp"
+
+namespace pspdr {
+
+template <class... Chains>
+struct ChainList {
+  static constexpr size_t count = sizeof...(Chains);
+  static constexpr std::array<std::string_view, count> names = {Chains::name...};
+  static constexpr std::array<std::string_view, count> summaries = {Chains::summary...};
+
+  // Every chain's state; a flow record holds all of them, used or not, so its layout is
+  // fixed and no allocation happens per flow.
+  using Record = std::tuple<typename Chains::State...>;
+
+  static std::optional<uint8_t> find(std::string_view name) {
+    for (size_t i = 0; i < count; ++i)
+      if (names[i] == name) return uint8_t(i);
+    return std::nullopt;
+  }
+
+  template <Hook H>
+  static constexpr std::array<bool, count> has_hook = {HasHook<Chains, H>...};
+
+  // Calls chain `id`'s hook H. The fold expands to a switch the compiler inlines.
+  template <Hook H>
+  static bool call(uint8_t id, Record& rec, const Packet& p, bool rev) {
+    return call_impl<H>(id, rec, p, rev, std::index_sequence_for<Chains...>{});
+  }
+
+  static void new_flow(uint8_t id, Record& rec, const Packet& p) {
+    visit(id, [&]<size_t I>() {
+      using C = std::tuple_element_t<I, std::tuple<Chains...>>;
+      if constexpr (HasNewFlow<C>) C::new_flow(std::get<I>(rec), p);
+    });
+  }
+
+  static void write(uint8_t id, JsonWriter& w, const Record& rec) {
+    visit(id, [&]<size_t I>() {
+      using C = std::tuple_element_t<I, std::tuple<Chains...>>;
+      C::write(w, std::get<I>(rec));
+    });
+  }
+
+  // Metadata of chain `id` for --list-chains and docs.
+  template <class Fn>
+  static void describe(uint8_t id, Fn&& fn) {
+    visit(id, [&]<size_t I>() {
+      using C = std::tuple_element_t<I, std::tuple<Chains...>>;
+      fn(C::name, C::summary, std::span<const FieldDoc>(C::fields));
+    });
+  }
+
+ private:
+  template <class Fn>
+  static void visit(uint8_t id, Fn&& fn) {
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      ((id == I ? (fn.template operator()<I>(), true) : false) || ...);
+    }(std::index_sequence_for<Chains...>{});
+  }
+
+  template <Hook H, size_t... I>
+  static bool call_impl(uint8_t id, Record& rec, const Packet& p, bool rev, std::index_sequence<I...>) {
+    bool keep = true;
+    ((id == I ? (keep = invoke<H, Chains, I>(rec, p, rev), true) : false) || ...);
+    return keep;
+  }
+
+  template <Hook H, class C, size_t I>
+  static bool invoke(Record& rec, const Packet& p, bool rev) {
+    auto& s = std::get<I>(rec);
+    if constexpr (!HasHook<C, H>) return true;
+    else if constexpr (H == Hook::ip) return C::ip(s, p, rev);
+    else if constexpr (H == Hook::icmp) return C::icmp(s, p, rev);
+    else if constexpr (H == Hook::tcp) return C::tcp(s, p, rev);
+    else return C::udp(s, p, rev);
+  }
+};
+
+// PATHspider's chains in its own order, then the project's additions.
+using Chains = ChainList<BasicChain, TcpChain, EcnChain, DscpChain, EvilChain, IcmpChain,
+                         MssChain, TfoChain, UdpChain, DnsChain, TcpoptChain>;
+using FlowRecordState = Chains::Record;
+
+}  // namespace pspdr

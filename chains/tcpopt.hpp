@@ -1,0 +1,76 @@
+// TCPOptChain: which TCP option kinds appeared on SYNs and on SYN-ACKs, in each
+// direction; plus the presence flags of PATHspider's later tcpopt chain (TS, WS,
+// SACK-permitted on reverse SYNs).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "chains/chain.hpp"
+
+namespace pspdr {
+
+struct TcpoptChain {
+  static constexpr std::string_view name = "tcpopt";
+  static constexpr std::string_view summary = "TCP option kinds on SYN and SYN-ACK, each direction";
+  static constexpr std::array fields = {
+      FieldDoc{"tcpopt_syn_fwd", "[int]", "option kinds seen on SYNs (no ACK), forward; null if none seen"},
+      FieldDoc{"tcpopt_syn_rev", "[int]", "the same, reverse"},
+      FieldDoc{"tcpopt_synack_fwd", "[int]", "option kinds seen on SYN-ACKs, forward"},
+      FieldDoc{"tcpopt_synack_rev", "[int]", "the same, reverse"},
+      FieldDoc{"tcpopt_ts", "bool", "timestamps option on a reverse SYN or SYN-ACK (else null)"},
+      FieldDoc{"tcpopt_ws", "bool", "window scale option on a reverse SYN or SYN-ACK (else null)"},
+      FieldDoc{"tcpopt_sack", "bool", "SACK-permitted option on a reverse SYN or SYN-ACK (else null)"},
+  };
+
+  struct KindSet {
+    std::array<uint64_t, 4> bits{};
+    bool seen = false;
+  };
+
+  struct State {
+    KindSet sets[4];  // syn_fwd, syn_rev, synack_fwd, synack_rev
+  };
+
+  static bool tcp(State& s, const Packet& p, bool rev) {
+    if (!p.tcp.syn()) return true;
+    KindSet& k = s.sets[(p.tcp.ack() ? 2 : 0) + (rev ? 1 : 0)];
+    k.seen = true;
+    for (int i = 0; i < 4; ++i) k.bits[i] |= p.tcp_options.kinds[i];
+    return true;
+  }
+
+  static void write(JsonWriter& w, const State& s) {
+    static constexpr std::string_view names[4] = {"tcpopt_syn_fwd", "tcpopt_syn_rev",
+                                                  "tcpopt_synack_fwd", "tcpopt_synack_rev"};
+    for (int i = 0; i < 4; ++i) {
+      w.key(names[i]);
+      write_kinds(w, s.sets[i]);
+    }
+    auto reverse_has = [&](uint8_t kind) -> std::optional<bool> {
+      for (int i : {1, 3})
+        if ((s.sets[i].bits[kind >> 6] >> (kind & 63)) & 1) return true;
+      return std::nullopt;
+    };
+    w.field("tcpopt_ts", reverse_has(tcpopt::timestamps));
+    w.field("tcpopt_ws", reverse_has(tcpopt::ws));
+    w.field("tcpopt_sack", reverse_has(tcpopt::sack_permitted));
+  }
+
+ private:
+  static void write_kinds(JsonWriter& w, const KindSet& k) {
+    if (!k.seen) return w.null();
+    w.raw("[");
+    bool first = true;
+    for (int kind = 0; kind < 256; ++kind) {
+      if (!((k.bits[kind >> 6] >> (kind & 63)) & 1)) continue;
+      if (!first) w.raw(", ");
+      first = false;
+      w.integer(kind);
+    }
+    w.raw("]");
+  }
+};
+
+}  // namespace pspdr

@@ -1,0 +1,50 @@
+// pspdr: PATHspider's command line, in C++. `pspdr COMMAND --help` explains each command.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "cli/command.hpp"
+
+namespace {
+
+struct Command {
+  std::string_view name;
+  std::string_view help;
+  int (*run)(int, char**);
+};
+
+constexpr Command kCommands[] = {
+    {"observe", "Passively observe packets (a trace file) and write flow records", pspdr::observe_command},
+};
+
+void usage(FILE* out) {
+  std::fprintf(out,
+               "usage: pspdr [-h] [--version] COMMAND ...\n\n"
+               "PATHspider will spider the paths: A/B measurement of Internet path transparency.\n\n"
+               "Commands:\n");
+  for (const Command& c : kCommands)
+    std::fprintf(out, "  %-12.*s %.*s\n", int(c.name.size()), c.name.data(), int(c.help.size()), c.help.data());
+  std::fprintf(out, "\nRun 'pspdr COMMAND --help' for a command's options.\n\nSpider safely!\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return pspdr::exit_status::usage;
+  }
+  std::string_view cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help") {
+    usage(stdout);
+    return pspdr::exit_status::ok;
+  }
+  if (cmd == "--version") {
+    std::printf("pspdr %s\n", PSPDR_VERSION);
+    return pspdr::exit_status::ok;
+  }
+  for (const Command& c : kCommands)
+    if (c.name == cmd) return c.run(argc - 1, argv + 1);
+  std::fprintf(stderr, "pspdr: unknown command '%s' (see pspdr --help)\n", argv[1]);
+  return pspdr::exit_status::usage;
+}

@@ -1,0 +1,82 @@
+#include "observer/flow_table.hpp"
+
+#include <bit>
+
+namespace pspdr {
+
+FlowTable::FlowTable(uint32_t initial_capacity) {
+  size_t n = std::bit_ceil(std::max<size_t>(initial_capacity * 2, 64));
+  slots_.assign(n, Slot{});
+  mask_ = n - 1;
+  pool_.reserve(initial_capacity);
+  hashes_.reserve(initial_capacity);
+  in_use_.reserve(initial_capacity);
+}
+
+FlowTable::Match FlowTable::find(const FlowKey& k, uint64_t hash) const {
+  uint32_t tag = uint32_t(hash >> 32);
+  for (uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
+    const Slot& s = slots_[i];
+    if (s.id1 == 0) return {};
+    if (s.tag != tag) continue;
+    const FlowKey& fk = pool_[s.id1 - 1].key;
+    // PATHspider: rev = (fid == reverse id), true for a key that is its own reverse.
+    if (fk == k) return {s.id1 - 1, k == k.reversed()};
+    if (fk == k.reversed()) return {s.id1 - 1, true};
+  }
+}
+
+void FlowTable::place(uint32_t id, uint64_t hash) {
+  uint64_t i = hash & mask_;
+  while (slots_[i].id1 != 0) i = (i + 1) & mask_;
+  slots_[i] = Slot{uint32_t(hash >> 32), id + 1};
+}
+
+uint32_t FlowTable::insert(const FlowKey& k, uint64_t hash) {
+  if ((live_ + 1) * 2 > slots_.size()) grow();
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+    pool_[id] = Flow{};
+    hashes_[id] = hash;
+    in_use_[id] = 1;
+  } else {
+    id = uint32_t(pool_.size());
+    pool_.emplace_back();
+    hashes_.push_back(hash);
+    in_use_.push_back(1);
+  }
+  pool_[id].key = k;
+  place(id, hash);
+  ++live_;
+  return id;
+}
+
+void FlowTable::erase(uint32_t id) {
+  uint64_t i = hashes_[id] & mask_;
+  while (slots_[i].id1 != id + 1) i = (i + 1) & mask_;
+  // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
+  for (uint64_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+    if (slots_[j].id1 == 0) break;
+    uint64_t home = hashes_[slots_[j].id1 - 1] & mask_;
+    bool movable = ((j - home) & mask_) >= ((j - i) & mask_);
+    if (movable) {
+      slots_[i] = slots_[j];
+      i = j;
+    }
+  }
+  slots_[i] = Slot{};
+  in_use_[id] = 0;
+  free_.push_back(id);
+  --live_;
+}
+
+void FlowTable::grow() {
+  slots_.assign(slots_.size() * 2, Slot{});
+  mask_ = slots_.size() - 1;
+  for (uint32_t id = 0; id < pool_.size(); ++id)
+    if (in_use_[id]) place(id, hashes_[id]);
+}
+
+}  // namespace pspdr

@@ -1,0 +1,69 @@
+// Flows of one observer core: records in a pool, found through an open-addressing hash
+// table on the direction-independent key hash. No locks; the table belongs to one core.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "chains/registry.hpp"
+#include "shared/flow_key.hpp"
+
+namespace pspdr {
+
+constexpr uint32_t kNoFlow = UINT32_MAX;
+
+struct Flow {
+  enum class State : uint8_t { active, expiring };
+
+  FlowKey key;  // oriented as the flow's first packet: "forward"
+  double pkt_first = 0;
+  double pkt_last = 0;
+  int64_t bin = 0;  // idle bin while active, expiry bin while expiring (seconds)
+  uint32_t timer_prev = kNoFlow, timer_next = kNoFlow;
+  State state = State::active;
+  bool timed = false;  // on a timer wheel; false once PATHspider would never time it out
+  FlowRecordState rec;
+};
+
+class FlowTable {
+ public:
+  explicit FlowTable(uint32_t initial_capacity = 1 << 16);
+
+  struct Match {
+    uint32_t id = kNoFlow;
+    bool rev = false;
+  };
+  // Finds the flow of a packet with key `k` (either direction).
+  Match find(const FlowKey& k, uint64_t hash) const;
+  // Adds a flow for `k` (which must not be present) and returns its id.
+  uint32_t insert(const FlowKey& k, uint64_t hash);
+  void erase(uint32_t id);
+
+  Flow& operator[](uint32_t id) { return pool_[id]; }
+  const Flow& operator[](uint32_t id) const { return pool_[id]; }
+  size_t size() const { return live_; }
+  // Calls fn(id) for every live flow.
+  template <class Fn>
+  void for_each(Fn&& fn) {
+    for (uint32_t id = 0; id < pool_.size(); ++id)
+      if (in_use_[id]) fn(id);
+  }
+
+ private:
+  struct Slot {
+    uint32_t tag = 0;   // upper hash bits, to skip most key compares
+    uint32_t id1 = 0;   // flow id + 1; 0: empty
+  };
+  void grow();
+  void place(uint32_t id, uint64_t hash);
+
+  std::vector<Slot> slots_;
+  std::vector<uint64_t> hashes_;  // per flow, for erase and rehash
+  std::vector<Flow> pool_;
+  std::vector<uint8_t> in_use_;
+  std::vector<uint32_t> free_;
+  uint64_t mask_ = 0;
+  size_t live_ = 0;
+};
+
+}  // namespace pspdr

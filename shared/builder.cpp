@@ -1,0 +1,197 @@
+#include "shared/builder.hpp"
+
+#include <arpa/inet.h>
+
+#include <stdexcept>
+
+#include "shared/bytes.hpp"
+
+namespace pspdr::build {
+namespace {
+
+struct Addr {
+  uint8_t version = 4;
+  uint8_t bytes[16] = {};
+};
+
+Addr parse(const std::string& text) {
+  Addr a;
+  if (inet_pton(AF_INET, text.c_str(), a.bytes) == 1) return a;
+  a.version = 6;
+  if (inet_pton(AF_INET6, text.c_str(), a.bytes) == 1) return a;
+  throw std::invalid_argument("not an IP address: " + text);
+}
+
+uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2) acc += load_be16(p + i);
+  if (n & 1) acc += uint32_t(p[n - 1]) << 8;
+  return acc;
+}
+
+uint16_t fold(uint32_t acc) {
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return uint16_t(~acc);
+}
+
+uint32_t pseudo_header(const Addr& s, const Addr& d, uint8_t proto, uint32_t len) {
+  size_t n = s.version == 4 ? 4 : 16;
+  return sum16(s.bytes, n, sum16(d.bytes, n)) + proto + (len & 0xffff) + (len >> 16);
+}
+
+// Wraps a transport segment in an IP header; `csum_at` is the checksum's offset in the
+// segment (or -1), computed over the pseudo-header.
+Buffer ip_wrap(const Ip& ip, uint8_t proto, Buffer seg, int csum_at, bool zero_csum = false) {
+  Addr s = parse(ip.src), d = parse(ip.dst);
+  if (s.version != d.version) throw std::invalid_argument("address families differ");
+  if (csum_at >= 0 && !zero_csum) {
+    uint16_t c = fold(sum16(seg.data(), seg.size(), pseudo_header(s, d, proto, uint32_t(seg.size()))));
+    if (c == 0 && proto == 17) c = 0xffff;  // UDP sends a computed zero as all ones
+    store_be16(seg.data() + csum_at, c);
+  }
+  Buffer out;
+  if (s.version == 4) {
+    Buffer opts = ip.ipv4_options;
+    while (opts.size() % 4) opts.push_back(0);
+    size_t hl = 20 + opts.size();
+    out.resize(hl);
+    out[0] = uint8_t(0x40 | (hl / 4));
+    out[1] = ip.tos;
+    store_be16(&out[2], uint16_t(hl + seg.size()));
+    store_be16(&out[4], ip.id);
+    uint16_t frag = ip.fragment_offset & 0x1fff;
+    if (ip.evil) frag |= 0x8000;
+    if (ip.dont_fragment) frag |= 0x4000;
+    if (ip.more_fragments) frag |= 0x2000;
+    store_be16(&out[6], frag);
+    out[8] = ip.ttl;
+    out[9] = proto;
+    std::copy(s.bytes, s.bytes + 4, &out[12]);
+    std::copy(d.bytes, d.bytes + 4, &out[16]);
+    std::copy(opts.begin(), opts.end(), &out[20]);
+    store_be16(&out[10], fold(sum16(out.data(), hl)));
+  } else {
+    out.resize(40);
+    store_be32(&out[0], 0x60000000u | uint32_t(ip.tos) << 20);
+    store_be16(&out[4], uint16_t(seg.size()));
+    out[6] = proto;
+    out[7] = ip.ttl;
+    std::copy(s.bytes, s.bytes + 16, &out[8]);
+    std::copy(d.bytes, d.bytes + 16, &out[24]);
+  }
+  out.insert(out.end(), seg.begin(), seg.end());
+  return out;
+}
+
+bool is_v6(const Ip& ip) { return parse(ip.src).version == 6; }
+
+}  // namespace
+
+namespace opt {
+Buffer raw(uint8_t kind, const Buffer& value) {
+  Buffer b(2 + value.size());
+  b[0] = kind;
+  b[1] = uint8_t(2 + value.size());
+  std::copy(value.begin(), value.end(), b.begin() + 2);
+  return b;
+}
+Buffer nop() { return {1}; }
+Buffer mss(uint16_t v) { return raw(2, {uint8_t(v >> 8), uint8_t(v)}); }
+Buffer window_scale(uint8_t shift) { return raw(3, {shift}); }
+Buffer sack_permitted() { return raw(4, {}); }
+Buffer timestamps(uint32_t tsval, uint32_t tsecr) {
+  Buffer v(8);
+  store_be32(v.data(), tsval);
+  store_be32(v.data() + 4, tsecr);
+  return raw(8, v);
+}
+Buffer fast_open(const Buffer& cookie) { return raw(34, cookie); }
+Buffer experimental(uint8_t kind, uint16_t exid, const Buffer& data) {
+  Buffer v(2 + data.size());
+  store_be16(v.data(), exid);
+  std::copy(data.begin(), data.end(), v.begin() + 2);
+  return raw(kind, v);
+}
+Buffer cat(std::initializer_list<Buffer> parts) {
+  Buffer b;
+  for (const Buffer& p : parts) b.insert(b.end(), p.begin(), p.end());
+  return b;
+}
+}  // namespace opt
+
+Buffer tcp_packet(const Ip& ip, const Tcp& t) {
+  Buffer opts = t.options;
+  while (opts.size() % 4) opts.push_back(0);
+  size_t hl = 20 + opts.size();
+  Buffer seg(hl);
+  store_be16(&seg[0], t.sport);
+  store_be16(&seg[2], t.dport);
+  store_be32(&seg[4], t.seq);
+  store_be32(&seg[8], t.ack);
+  uint8_t doff = t.doff_override >= 0 ? uint8_t(t.doff_override) : uint8_t(hl / 4);
+  seg[12] = uint8_t(doff << 4 | (t.ns ? 1 : 0));
+  seg[13] = t.flags;
+  store_be16(&seg[14], t.window);
+  store_be16(&seg[18], t.urgent);
+  std::copy(opts.begin(), opts.end(), &seg[20]);
+  seg.insert(seg.end(), t.payload.begin(), t.payload.end());
+  return ip_wrap(ip, 6, std::move(seg), 16);
+}
+
+Buffer udp_packet(const Ip& ip, const Udp& u) {
+  Buffer seg(8);
+  store_be16(&seg[0], u.sport);
+  store_be16(&seg[2], u.dport);
+  store_be16(&seg[4], uint16_t(8 + u.payload.size()));
+  seg.insert(seg.end(), u.payload.begin(), u.payload.end());
+  return ip_wrap(ip, 17, std::move(seg), 6, u.zero_checksum);
+}
+
+Buffer icmp_packet(const Ip& ip, uint8_t type, uint8_t code, const Buffer& quoted) {
+  bool v6 = is_v6(ip);
+  Buffer seg(8);
+  seg[0] = type;
+  seg[1] = code;
+  seg.insert(seg.end(), quoted.begin(), quoted.end());
+  if (v6) return ip_wrap(ip, 58, std::move(seg), 2);
+  store_be16(&seg[2], fold(sum16(seg.data(), seg.size())));  // ICMPv4: no pseudo-header
+  return ip_wrap(ip, 1, std::move(seg), -1);
+}
+
+Buffer frame(LinkType link, const Buffer& pkt, int vlans) {
+  bool v6 = !pkt.empty() && (pkt[0] >> 4) == 6;
+  uint16_t ethertype = v6 ? 0x86dd : 0x0800;
+  Buffer out;
+  switch (link) {
+    case LinkType::ethernet: {
+      out = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1};
+      for (int i = 0; i < vlans; ++i) {
+        uint16_t tpid = (i == 0 && vlans > 1) ? 0x88a8 : 0x8100;
+        out.insert(out.end(), {uint8_t(tpid >> 8), uint8_t(tpid), 0, uint8_t(10 + i)});
+      }
+      out.insert(out.end(), {uint8_t(ethertype >> 8), uint8_t(ethertype)});
+      break;
+    }
+    case LinkType::linux_sll:
+      out.assign(16, 0);
+      store_be16(&out[2], 1);  // ARPHRD_ETHER
+      store_be16(&out[14], ethertype);
+      break;
+    case LinkType::linux_sll2:
+      out.assign(20, 0);
+      store_be16(&out[0], ethertype);
+      store_be16(&out[8], 1);
+      break;
+    case LinkType::null_bsd:
+      out = {uint8_t(v6 ? 30 : 2), 0, 0, 0};  // little-endian host, BSD AF_INET6 = 30
+      break;
+    case LinkType::loop:
+      out = {0, 0, 0, uint8_t(v6 ? 24 : 2)};
+      break;
+    default:  // raw IP link types
+      break;
+  }
+  out.insert(out.end(), pkt.begin(), pkt.end());
+  return out;
+}
+
+}  // namespace pspdr::build
