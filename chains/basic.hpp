@@ -21,8 +21,8 @@ struct BasicChain {
       FieldDoc{"dp", "int", "TCP/UDP destination port (null for other protocols)"},
       FieldDoc{"pkt_fwd", "int", "packets seen in the forward direction"},
       FieldDoc{"pkt_rev", "int", "packets seen in the reverse direction"},
-      FieldDoc{"oct_fwd", "int", "octets (IP length) seen in the forward direction"},
-      FieldDoc{"oct_rev", "int", "octets (IP length) seen in the reverse direction"},
+      FieldDoc{"oct_fwd", "int", "octets captured from the IP header on, forward"},
+      FieldDoc{"oct_rev", "int", "octets captured from the IP header on, reverse"},
   };
 
   struct State {

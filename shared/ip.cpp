@@ -12,13 +12,13 @@ Anomaly ipv4(Bytes b, IpView& ip) {
   ip.caplen = b.size;
   ip.version = 4;
   ip.hdr_len = ihl;
-  ip.size_ = load_be16(b.data + 2);
+  ip.length_ = load_be16(b.data + 2);
   ip.proto = b[9];
   uint16_t frag = load_be16(b.data + 6);
   uint16_t offset = frag & 0x1fff;
   ip.fragment = offset != 0 || (frag & 0x2000) != 0;
   ip.has_l4 = offset == 0;  // only the first fragment carries the transport header
-  return ip.size_ < ihl ? Anomaly::bad_ip_length : Anomaly::none;
+  return ip.length_ < ihl ? Anomaly::bad_ip_length : Anomaly::none;
 }
 
 Anomaly ipv6(Bytes b, IpView& ip) {
@@ -27,7 +27,7 @@ Anomaly ipv6(Bytes b, IpView& ip) {
   ip.hdr = b.data;
   ip.caplen = b.size;
   ip.version = 6;
-  ip.size_ = uint16_t(load_be16(b.data + 4) + 40);
+  ip.length_ = load_be16(b.data + 4) + 40u;
   uint8_t next = b[6];
   uint32_t off = 40;
   ip.has_l4 = true;

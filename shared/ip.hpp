@@ -18,7 +18,7 @@ struct IpView {
   const uint8_t* hdr = nullptr;  // null: no IP header
   uint32_t caplen = 0;           // captured bytes from hdr to the end of the frame
   uint16_t hdr_len = 0;          // offset of the transport header (IPv6: after extensions)
-  uint16_t size_ = 0;            // IPv4 total length; IPv6 payload length + 40
+  uint32_t length_ = 0;          // IPv4 total length; IPv6 payload length + 40
   uint8_t version = 0;
   uint8_t proto = 0;             // transport protocol, after IPv6 extension headers
   bool has_l4 = false;           // false for non-first fragments and "no next header"
@@ -32,8 +32,11 @@ struct IpView {
   // IPv4 TOS byte or IPv6 traffic class: DSCP in the top six bits, ECN in the low two.
   uint8_t traffic_class() const { return version == 4 ? hdr[1] : uint8_t(load_be16(hdr) >> 4); }
   uint8_t ttl() const { return version == 4 ? hdr[8] : hdr[7]; }
-  // The octets this packet occupies on the wire at layer 3 (PATHspider's ip.size).
-  uint32_t size() const { return size_; }
+  // The length the header claims: IPv4 total length, IPv6 payload length + 40.
+  uint32_t length() const { return length_; }
+  // PATHspider's ip.size (its octet counts): what libtrace captured from the IP header
+  // on -- link padding included, snap-length cuts excluded -- not the length field.
+  uint32_t size() const { return caplen; }
   // RFC 3514 "evil" bit: the reserved IPv4 flag. IPv6 has none.
   bool evil() const { return version == 4 && (hdr[6] & 0x80) != 0; }
   bool dont_fragment() const { return version == 4 && (hdr[6] & 0x40) != 0; }

@@ -1,0 +1,41 @@
+// Runs the observer in-process over a trace file and returns its ndjson, for tests that
+// compare records without spawning the command.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "chains/chain_set.hpp"
+#include "observer/observer.hpp"
+#include "observer/record_writer.hpp"
+#include "observer/trace_file.hpp"
+
+namespace pspdr::testing {
+
+class StringFlowSink final : public FlowSink {
+ public:
+  explicit StringFlowSink(const ChainSet& chains) : chains_(chains) {}
+  void emit(const Flow& flow) override {
+    write_flow_record(w_, chains_, flow);
+    w_.end_line();
+  }
+  std::string& text() { return w_.buffer(); }
+
+ private:
+  const ChainSet& chains_;
+  JsonWriter w_;
+};
+
+inline std::string observe_trace(const std::string& path, const std::vector<std::string>& chain_names,
+                                 const ObserverOptions& opts = {}) {
+  ChainSet chains = ChainSet::from_names(chain_names);
+  StringFlowSink sink(chains);
+  Observer observer(chains, opts, sink);
+  TraceFile trace(path);
+  Frame f;
+  while (trace.next(f)) observer.on_frame(f);
+  observer.flush();
+  return sink.text();
+}
+
+}  // namespace pspdr::testing
