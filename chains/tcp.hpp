@@ -13,8 +13,8 @@ struct TcpChain {
   static constexpr std::string_view name = "tcp";
   static constexpr std::string_view summary = "SYN flags, FIN/RST seen, handshake completion";
   static constexpr std::array fields = {
-      FieldDoc{"tcp_synflags_fwd", "int", "flags of the first SYN in the forward direction"},
-      FieldDoc{"tcp_synflags_rev", "int", "flags of the first SYN in the reverse direction"},
+      FieldDoc{"tcp_synflags_fwd", "int", "flags of the last SYN seen, forward"},
+      FieldDoc{"tcp_synflags_rev", "int", "flags of the last SYN seen, reverse"},
       FieldDoc{"tcp_fin_fwd", "bool", "a FIN was seen (PATHspider sets this on reverse FINs)"},
       FieldDoc{"tcp_fin_rev", "bool", "a FIN was seen (PATHspider sets this on forward FINs)"},
       FieldDoc{"tcp_rst_fwd", "bool", "a RST was seen in the forward direction"},
