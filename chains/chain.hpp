@@ -31,17 +31,29 @@ struct FieldDoc {
 enum class Hook { ip, icmp, tcp, udp };
 
 template <class C>
-concept HasNewFlow = requires(typename C::State& s, const Packet& p) { C::new_flow(s, p); };
+concept HasNewFlow = requires(typename C::State& s, const Packet& p) {
+  C::new_flow(s, p);
+};
 
 template <class C, Hook H>
 concept HasHook = requires(typename C::State& s, const Packet& p) {
-  requires(H != Hook::ip || requires { { C::ip(s, p, true) } -> std::same_as<bool>; });
-  requires(H != Hook::icmp || requires { { C::icmp(s, p, true) } -> std::same_as<bool>; });
-  requires(H != Hook::tcp || requires { { C::tcp(s, p, true) } -> std::same_as<bool>; });
-  requires(H != Hook::udp || requires { { C::udp(s, p, true) } -> std::same_as<bool>; });
+  requires(H != Hook::ip || requires {
+    { C::ip(s, p, true) } -> std::same_as<bool>;
+  });
+  requires(H != Hook::icmp || requires {
+    { C::icmp(s, p, true) } -> std::same_as<bool>;
+  });
+  requires(H != Hook::tcp || requires {
+    { C::tcp(s, p, true) } -> std::same_as<bool>;
+  });
+  requires(H != Hook::udp || requires {
+    { C::udp(s, p, true) } -> std::same_as<bool>;
+  });
 };
 
 // Direction suffixes used by every chain's field names.
-inline std::string_view dir(bool rev) { return rev ? "rev" : "fwd"; }
+inline std::string_view dir(bool rev) {
+  return rev ? "rev" : "fwd";
+}
 
 }  // namespace pspdr

@@ -29,7 +29,9 @@ struct DnsChain {
     return check(s, rev, [&](DnsHeader& h) { return parse_dns_over_tcp(p.tcp.payload(), &h); });
   }
 
-  static void write(JsonWriter& w, const State& s) { w.field("dns_response_valid", s.response_valid); }
+  static void write(JsonWriter& w, const State& s) {
+    w.field("dns_response_valid", s.response_valid);
+  }
 
  private:
   template <class Parse>

@@ -23,7 +23,9 @@ struct EcnChain {
     uint16_t seen = 0;
   };
 
-  static constexpr int bit(bool rev, bool syn, int mark) { return (rev ? 6 : 0) + (syn ? 0 : 3) + mark; }
+  static constexpr int bit(bool rev, bool syn, int mark) {
+    return (rev ? 6 : 0) + (syn ? 0 : 3) + mark;
+  }
 
   static bool ip(State& s, const Packet& p, bool rev) {
     // ECN field: 01 ECT(1), 10 ECT(0), 11 CE; marks 0..2 index ect0, ect1, ce.
@@ -37,8 +39,8 @@ struct EcnChain {
 
   static void write(JsonWriter& w, const State& s) {
     static constexpr std::string_view names[12] = {
-        "ecn_ect0_syn_fwd",  "ecn_ect1_syn_fwd",  "ecn_ce_syn_fwd",  "ecn_ect0_data_fwd",
-        "ecn_ect1_data_fwd", "ecn_ce_data_fwd",   "ecn_ect0_syn_rev", "ecn_ect1_syn_rev",
+        "ecn_ect0_syn_fwd",  "ecn_ect1_syn_fwd",  "ecn_ce_syn_fwd",    "ecn_ect0_data_fwd",
+        "ecn_ect1_data_fwd", "ecn_ce_data_fwd",   "ecn_ect0_syn_rev",  "ecn_ect1_syn_rev",
         "ecn_ce_syn_rev",    "ecn_ect0_data_rev", "ecn_ect1_data_rev", "ecn_ce_data_rev"};
     for (int i = 0; i < 12; ++i) w.field(names[i], bool((s.seen >> i) & 1));
   }

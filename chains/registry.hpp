@@ -78,11 +78,13 @@ struct ChainList {
   static void visit(uint8_t id, Fn&& fn) {
     [&]<size_t... I>(std::index_sequence<I...>) {
       ((id == I ? (fn.template operator()<I>(), true) : false) || ...);
-    }(std::index_sequence_for<Chains...>{});
+    }
+    (std::index_sequence_for<Chains...>{});
   }
 
   template <Hook H, size_t... I>
-  static bool call_impl(uint8_t id, Record& rec, const Packet& p, bool rev, std::index_sequence<I...>) {
+  static bool call_impl(uint8_t id, Record& rec, const Packet& p, bool rev,
+                        std::index_sequence<I...>) {
     bool keep = true;
     ((id == I ? (keep = invoke<H, Chains, I>(rec, p, rev), true) : false) || ...);
     return keep;
@@ -91,17 +93,22 @@ struct ChainList {
   template <Hook H, class C, size_t I>
   static bool invoke(Record& rec, const Packet& p, bool rev) {
     auto& s = std::get<I>(rec);
-    if constexpr (!HasHook<C, H>) return true;
-    else if constexpr (H == Hook::ip) return C::ip(s, p, rev);
-    else if constexpr (H == Hook::icmp) return C::icmp(s, p, rev);
-    else if constexpr (H == Hook::tcp) return C::tcp(s, p, rev);
-    else return C::udp(s, p, rev);
+    if constexpr (!HasHook<C, H>)
+      return true;
+    else if constexpr (H == Hook::ip)
+      return C::ip(s, p, rev);
+    else if constexpr (H == Hook::icmp)
+      return C::icmp(s, p, rev);
+    else if constexpr (H == Hook::tcp)
+      return C::tcp(s, p, rev);
+    else
+      return C::udp(s, p, rev);
   }
 };
 
 // PATHspider's chains in its own order, then the project's additions.
-using Chains = ChainList<BasicChain, TcpChain, EcnChain, DscpChain, EvilChain, IcmpChain,
-                         MssChain, TfoChain, UdpChain, DnsChain, TcpoptChain>;
+using Chains = ChainList<BasicChain, TcpChain, EcnChain, DscpChain, EvilChain, IcmpChain, MssChain,
+                         TfoChain, UdpChain, DnsChain, TcpoptChain>;
 using FlowRecordState = Chains::Record;
 
 }  // namespace pspdr

@@ -34,8 +34,8 @@ struct TcpChain {
     // must equal PATHspider's, so the code's behaviour is the one kept.
     if (t.syn()) (rev ? s.synflags_rev : s.synflags_fwd) = t.flags();
     if (!s.connected && !rev && s.synflags_fwd && s.synflags_rev &&
-        (*s.synflags_fwd & tcpflag::syn) && (*s.synflags_rev & tcpflag::syn_ack) == tcpflag::syn_ack &&
-        t.ack())
+        (*s.synflags_fwd & tcpflag::syn) &&
+        (*s.synflags_rev & tcpflag::syn_ack) == tcpflag::syn_ack && t.ack())
       s.connected = true;
     // PATHspider files a FIN under the opposite direction's name; kept for equal records.
     if (t.fin()) (rev ? s.fin_fwd : s.fin_rev) = true;

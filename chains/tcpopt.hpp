@@ -15,13 +15,15 @@ struct TcpoptChain {
   static constexpr std::string_view name = "tcpopt";
   static constexpr std::string_view summary = "TCP option kinds on SYN and SYN-ACK, each direction";
   static constexpr std::array fields = {
-      FieldDoc{"tcpopt_syn_fwd", "[int]", "option kinds seen on SYNs (no ACK), forward; null if none seen"},
+      FieldDoc{"tcpopt_syn_fwd", "[int]",
+               "option kinds seen on SYNs (no ACK), forward; null if none seen"},
       FieldDoc{"tcpopt_syn_rev", "[int]", "the same, reverse"},
       FieldDoc{"tcpopt_synack_fwd", "[int]", "option kinds seen on SYN-ACKs, forward"},
       FieldDoc{"tcpopt_synack_rev", "[int]", "the same, reverse"},
       FieldDoc{"tcpopt_ts", "bool", "timestamps option on a reverse SYN or SYN-ACK (else null)"},
       FieldDoc{"tcpopt_ws", "bool", "window scale option on a reverse SYN or SYN-ACK (else null)"},
-      FieldDoc{"tcpopt_sack", "bool", "SACK-permitted option on a reverse SYN or SYN-ACK (else null)"},
+      FieldDoc{"tcpopt_sack", "bool",
+               "SACK-permitted option on a reverse SYN or SYN-ACK (else null)"},
   };
 
   struct KindSet {

@@ -14,7 +14,8 @@ struct TfoChain {
   static constexpr std::string_view name = "tfo";
   static constexpr std::string_view summary = "TCP Fast Open cookies and SYN data";
   static constexpr std::array fields = {
-      FieldDoc{"tfo_synkind", "int", "option kind carrying the SYN's cookie (34, 254, 255; 0 none)"},
+      FieldDoc{"tfo_synkind", "int",
+               "option kind carrying the SYN's cookie (34, 254, 255; 0 none)"},
       FieldDoc{"tfo_ackkind", "int", "option kind carrying the SYN-ACK's cookie"},
       FieldDoc{"tfo_synclen", "int", "cookie length on the SYN"},
       FieldDoc{"tfo_ackclen", "int", "cookie length on the SYN-ACK"},

@@ -53,12 +53,14 @@ constexpr const char* kUsage =
 void list_chains() {
   std::printf("The following chains are available:\n\n");
   for (uint8_t id = 0; id < Chains::count; ++id) {
-    Chains::describe(id, [](std::string_view name, std::string_view summary, std::span<const FieldDoc> fields) {
-      std::printf("%-8.*s %.*s\n", int(name.size()), name.data(), int(summary.size()), summary.data());
-      for (const FieldDoc& f : fields)
-        std::printf("    %-34.*s %-6.*s %.*s\n", int(f.name.size()), f.name.data(), int(f.type.size()),
-                    f.type.data(), int(f.meaning.size()), f.meaning.data());
-    });
+    Chains::describe(
+        id, [](std::string_view name, std::string_view summary, std::span<const FieldDoc> fields) {
+          std::printf("%-8.*s %.*s\n", int(name.size()), name.data(), int(summary.size()),
+                      summary.data());
+          for (const FieldDoc& f : fields)
+            std::printf("    %-34.*s %-6.*s %.*s\n", int(f.name.size()), f.name.data(),
+                        int(f.type.size()), f.type.data(), int(f.meaning.size()), f.meaning.data());
+        });
   }
   std::printf("\nSpider safely!\n");
 }
@@ -67,7 +69,8 @@ bool parse_seconds(const char* text, double& out) {
   char* end = nullptr;
   errno = 0;
   double v = std::strtod(text, &end);
-  if (errno || end == text || *end || !(v > 0) || !std::isfinite(v) || v > 86400 * 365) return false;
+  if (errno || end == text || *end || !(v > 0) || !std::isfinite(v) || v > 86400 * 365)
+    return false;
   out = v;
   return true;
 }
@@ -83,7 +86,8 @@ void print_stats(const ObserverStats& s, double seconds) {
                "%llu records, %.3f s (%.0f packets/s)\n",
                (unsigned long long)s.packets, (unsigned long long)s.non_ip,
                (unsigned long long)s.malformed, (unsigned long long)s.flows,
-               (unsigned long long)s.emitted, seconds, seconds > 0 ? double(s.packets) / seconds : 0.0);
+               (unsigned long long)s.emitted, seconds,
+               seconds > 0 ? double(s.packets) / seconds : 0.0);
   if (s.malformed == 0) return;
   std::string detail;
   for (size_t i = 1; i < s.anomalies.size(); ++i) {
@@ -116,19 +120,32 @@ int observe_command(int argc, char** argv) {
   opterr = 0;
   for (int c; (c = getopt_long(argc, argv, "hi:q", long_opts, nullptr)) != -1;) {
     switch (c) {
-      case 'h': std::fputs(kUsage, stdout); return exit_status::ok;
-      case kListChains: list_chains(); return exit_status::ok;
-      case 'i': source = optarg; break;
-      case kOutput: output = optarg; break;
+      case 'h':
+        std::fputs(kUsage, stdout);
+        return exit_status::ok;
+      case kListChains:
+        list_chains();
+        return exit_status::ok;
+      case 'i':
+        source = optarg;
+        break;
+      case kOutput:
+        output = optarg;
+        break;
       case kIdle:
-        if (!parse_seconds(optarg, opts.idle_timeout)) return usage_error("bad --idle-timeout '" + std::string(optarg) + "'");
+        if (!parse_seconds(optarg, opts.idle_timeout))
+          return usage_error("bad --idle-timeout '" + std::string(optarg) + "'");
         break;
       case kExpiry:
-        if (!parse_seconds(optarg, opts.expiry_timeout)) return usage_error("bad --expiry-timeout '" + std::string(optarg) + "'");
+        if (!parse_seconds(optarg, opts.expiry_timeout))
+          return usage_error("bad --expiry-timeout '" + std::string(optarg) + "'");
         break;
-      case 'q': quiet = true; break;
+      case 'q':
+        quiet = true;
+        break;
       default:
-        return usage_error(optopt ? "option -" + std::string(1, char(optopt)) + " is unknown or needs a value"
+        return usage_error(optopt ? "option -" + std::string(1, char(optopt)) +
+                                        " is unknown or needs a value"
                                   : "unknown option '" + std::string(argv[optind - 1]) + "'");
     }
   }
@@ -153,7 +170,8 @@ int observe_command(int argc, char** argv) {
   if (!output.empty() && output != "-") {
     out = std::fopen(output.c_str(), "w");
     if (!out) {
-      std::fprintf(stderr, "pspdr observe: cannot write %s: %s\n", output.c_str(), std::strerror(errno));
+      std::fprintf(stderr, "pspdr observe: cannot write %s: %s\n", output.c_str(),
+                   std::strerror(errno));
       return exit_status::failure;
     }
   }
@@ -172,9 +190,12 @@ int observe_command(int argc, char** argv) {
       if (now - last_report >= std::chrono::seconds(1)) {
         last_report = now;
         double secs = std::chrono::duration<double>(now - start).count();
-        std::fprintf(stderr, "\rpspdr observe: %llu packets, %.0f%% of %s, %.2f M packets/s, %zu flows held   ",
-                     (unsigned long long)observer.stats().packets, 100.0 * double(trace->offset()) / double(trace->size()),
-                     source.c_str(), double(observer.stats().packets) / secs / 1e6, observer.active_flows());
+        std::fprintf(
+            stderr,
+            "\rpspdr observe: %llu packets, %.0f%% of %s, %.2f M packets/s, %zu flows held   ",
+            (unsigned long long)observer.stats().packets,
+            100.0 * double(trace->offset()) / double(trace->size()), source.c_str(),
+            double(observer.stats().packets) / secs / 1e6, observer.active_flows());
       }
     }
   }
@@ -185,15 +206,17 @@ int observe_command(int argc, char** argv) {
   bool written = writer.flush();
   if (out != stdout) written = std::fclose(out) == 0 && written;
   for (uint32_t link : trace->unsupported_links())
-    std::fprintf(stderr, "pspdr observe: %s: link type %u is not supported; its frames count as non-IP\n",
+    std::fprintf(stderr,
+                 "pspdr observe: %s: link type %u is not supported; its frames count as non-IP\n",
                  source.c_str(), link);
   if (!trace->damage().empty())
-    std::fprintf(stderr, "pspdr observe: %s: damaged %s trace: %s; everything before it was observed\n",
+    std::fprintf(stderr,
+                 "pspdr observe: %s: damaged %s trace: %s; everything before it was observed\n",
                  source.c_str(), trace->format(), trace->damage().c_str());
   if (!quiet) print_stats(observer.stats(), secs);
   if (!written) {
-    std::fprintf(stderr, "pspdr observe: writing %s failed: %s\n", output.empty() ? "standard output" : output.c_str(),
-                 std::strerror(errno));
+    std::fprintf(stderr, "pspdr observe: writing %s failed: %s\n",
+                 output.empty() ? "standard output" : output.c_str(), std::strerror(errno));
     return exit_status::failure;
   }
   return exit_status::ok;

@@ -14,16 +14,19 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"observe", "Passively observe packets (a trace file) and write flow records", pspdr::observe_command},
+    {"observe", "Passively observe packets (a trace file) and write flow records",
+     pspdr::observe_command},
 };
 
 void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: pspdr [-h] [--version] COMMAND ...\n\n"
-               "PATHspider will spider the paths: A/B measurement of Internet path transparency.\n\n"
-               "Commands:\n");
+  std::fprintf(
+      out,
+      "usage: pspdr [-h] [--version] COMMAND ...\n\n"
+      "PATHspider will spider the paths: A/B measurement of Internet path transparency.\n\n"
+      "Commands:\n");
   for (const Command& c : kCommands)
-    std::fprintf(out, "  %-12.*s %.*s\n", int(c.name.size()), c.name.data(), int(c.help.size()), c.help.data());
+    std::fprintf(out, "  %-12.*s %.*s\n", int(c.name.size()), c.name.data(), int(c.help.size()),
+                 c.help.data());
   std::fprintf(out, "\nRun 'pspdr COMMAND --help' for a command's options.\n\nSpider safely!\n");
 }
 

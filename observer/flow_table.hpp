@@ -51,8 +51,8 @@ class FlowTable {
 
  private:
   struct Slot {
-    uint32_t tag = 0;   // upper hash bits, to skip most key compares
-    uint32_t id1 = 0;   // flow id + 1; 0: empty
+    uint32_t tag = 0;  // upper hash bits, to skip most key compares
+    uint32_t id1 = 0;  // flow id + 1; 0: empty
   };
   void grow();
   void place(uint32_t id, uint64_t hash);

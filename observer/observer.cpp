@@ -29,8 +29,10 @@ void Observer::wheel_add(Wheel& w, uint32_t id, int64_t bin) {
 void Observer::wheel_remove(Wheel& w, uint32_t id) {
   Flow& f = table_[id];
   if (!f.timed) return;
-  if (f.timer_prev != kNoFlow) table_[f.timer_prev].timer_next = f.timer_next;
-  else w.heads[uint64_t(f.bin) & wheel_mask_] = f.timer_next;
+  if (f.timer_prev != kNoFlow)
+    table_[f.timer_prev].timer_next = f.timer_next;
+  else
+    w.heads[uint64_t(f.bin) & wheel_mask_] = f.timer_next;
   if (f.timer_next != kNoFlow) table_[f.timer_next].timer_prev = f.timer_prev;
   f.timed = false;
 }
@@ -41,8 +43,10 @@ void Observer::set_idle_bin(uint32_t id, int64_t bin) {
   wheel_remove(idle_, id);
   // A bin the clock has already passed is never visited again: PATHspider then keeps
   // the flow until the end of input, and so do we.
-  if (bin > ptq_) wheel_add(idle_, id, bin);
-  else f.bin = bin;
+  if (bin > ptq_)
+    wheel_add(idle_, id, bin);
+  else
+    f.bin = bin;
 }
 
 void Observer::complete(uint32_t id, int64_t expiry_bin) {
@@ -82,8 +86,10 @@ void Observer::tick(double ts) {
       if (due(f)) {
         int64_t idle_bin = f.bin;
         complete(id, expiry_bin);
-        if (idle_bin > expiry_bin) wheel_remove(expiry_, id);  // passed: held to the end
-        else if (expiry_bin <= next) emit(id);
+        if (idle_bin > expiry_bin)
+          wheel_remove(expiry_, id);  // passed: held to the end
+        else if (expiry_bin <= next)
+          emit(id);
       }
       id = following;
     }
@@ -104,8 +110,10 @@ void Observer::on_packet(const Packet& p) {
   }
   tick(p.frame.ts);
   if (!p.ip) {
-    if (p.anomaly == Anomaly::none) ++stats_.non_ip;
-    else ++stats_.skipped;
+    if (p.anomaly == Anomaly::none)
+      ++stats_.non_ip;
+    else
+      ++stats_.skipped;
     return;
   }
 
@@ -123,7 +131,8 @@ void Observer::on_packet(const Packet& p) {
   }
   Flow& f = table_[m.id];
   f.pkt_last = p.frame.ts;
-  if (f.state == Flow::State::active) set_idle_bin(m.id, int64_t(std::ceil(p.frame.ts + opts_.idle_timeout)));
+  if (f.state == Flow::State::active)
+    set_idle_bin(m.id, int64_t(std::ceil(p.frame.ts + opts_.idle_timeout)));
   if (!chains_.on_packet(f.rec, p, m.rev) && f.state == Flow::State::active)
     complete(m.id, int64_t(std::ceil(double(ptq_) + opts_.expiry_timeout)));
 }

@@ -40,7 +40,8 @@ TraceFile::TraceFile(const std::string& path) : path_(path) {
   size_ = uint64_t(st.st_size);
   if (size_ < 4) {
     ::close(fd);
-    throw TraceOpenError(path + ": not a pcap or pcapng file (only " + std::to_string(size_) + " bytes)");
+    throw TraceOpenError(path + ": not a pcap or pcapng file (only " + std::to_string(size_) +
+                         " bytes)");
   }
   void* map = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
@@ -60,7 +61,9 @@ TraceFile::TraceFile(const std::string& path) : path_(path) {
     return;
   }
   uint32_t swapped = __builtin_bswap32(magic);
-  auto is_pcap = [](uint32_t v) { return v == kPcapMicro || v == kPcapNano || v == kPcapKuznetzov; };
+  auto is_pcap = [](uint32_t v) {
+    return v == kPcapMicro || v == kPcapNano || v == kPcapKuznetzov;
+  };
   if (!is_pcap(magic) && !is_pcap(swapped)) {
     munmap(const_cast<uint8_t*>(data_), size_);
     throw TraceOpenError(path + ": not a pcap or pcapng file (starts with " + hex32(magic) + ")");
@@ -71,7 +74,8 @@ TraceFile::TraceFile(const std::string& path) : path_(path) {
   record_header_ = m == kPcapKuznetzov ? 24 : 16;
   if (size_ < 24) {
     munmap(const_cast<uint8_t*>(data_), size_);
-    throw TraceOpenError(path + ": pcap file header cut short (" + std::to_string(size_) + " bytes)");
+    throw TraceOpenError(path + ": pcap file header cut short (" + std::to_string(size_) +
+                         " bytes)");
   }
   // The upper bits of the link field carry FCS information, not the type.
   link_ = checked_link(u32(data_ + 20) & 0xffff);
@@ -107,7 +111,9 @@ bool TraceFile::stop(uint64_t at, const std::string& what) {
   return false;
 }
 
-bool TraceFile::next(Frame& f) { return pcapng_ ? next_pcapng(f) : next_pcap(f); }
+bool TraceFile::next(Frame& f) {
+  return pcapng_ ? next_pcapng(f) : next_pcap(f);
+}
 
 bool TraceFile::next_pcap(Frame& f) {
   if (pos_ == size_) return false;
@@ -134,11 +140,15 @@ bool TraceFile::read_section_header(uint64_t at) {
   if (size_ - at < 28) return stop(at, "section header block cut short");
   uint32_t order;
   std::memcpy(&order, data_ + at + 8, 4);
-  if (order == kPcapngByteOrder) swapped_ = false;
-  else if (__builtin_bswap32(order) == kPcapngByteOrder) swapped_ = true;
-  else return stop(at, "bad byte-order magic " + hex32(order));
+  if (order == kPcapngByteOrder)
+    swapped_ = false;
+  else if (__builtin_bswap32(order) == kPcapngByteOrder)
+    swapped_ = true;
+  else
+    return stop(at, "bad byte-order magic " + hex32(order));
   uint32_t len = u32(data_ + at + 4);
-  if (len < 28 || len % 4 || len > size_ - at) return stop(at, "bad section header length " + std::to_string(len));
+  if (len < 28 || len % 4 || len > size_ - at)
+    return stop(at, "bad section header length " + std::to_string(len));
   if (u32(data_ + at + len - 4) != len) return stop(at, "section header trailer length mismatch");
   interfaces_.clear();
   pos_ = at + len;
@@ -186,7 +196,8 @@ bool TraceFile::next_pcapng(Frame& f) {
     uint32_t len = u32(data_ + at + 4);
     if (len < 12 || len % 4) return stop(at, "bad block length " + std::to_string(len));
     if (len > size_ - at)
-      return stop(at, "block of " + std::to_string(len) + " bytes cut short (" + std::to_string(size_ - at) + " left)");
+      return stop(at, "block of " + std::to_string(len) + " bytes cut short (" +
+                          std::to_string(size_ - at) + " left)");
     if (u32(data_ + at + len - 4) != len) return stop(at, "block trailer length mismatch");
     const uint8_t* body = data_ + at + 8;
     uint32_t body_len = len - 12;
@@ -204,7 +215,8 @@ bool TraceFile::next_pcapng(Frame& f) {
       ts_units = uint64_t(u32(body + 4)) << 32 | u32(body + 8);
       caplen = u32(body + 12);
       wirelen = u32(body + 16);
-      if (caplen > body_len - 20) return stop(at, "captured length " + std::to_string(caplen) + " exceeds its block");
+      if (caplen > body_len - 20)
+        return stop(at, "captured length " + std::to_string(caplen) + " exceeds its block");
       pkt = body + 20;
     } else if (type == kSpb) {
       if (body_len < 4) return stop(at, "simple packet block cut short");
@@ -221,7 +233,8 @@ bool TraceFile::next_pcapng(Frame& f) {
     f.data = pkt;
     f.caplen = caplen;
     f.wirelen = wirelen;
-    f.ts = double(int64_t(ts_units / ups) + ifc.offset_seconds) + double(ts_units % ups) / double(ups);
+    f.ts =
+        double(int64_t(ts_units / ups) + ifc.offset_seconds) + double(ts_units % ups) / double(ups);
     f.link = ifc.link;
     return true;
   }

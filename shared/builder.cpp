@@ -44,7 +44,8 @@ Buffer ip_wrap(const Ip& ip, uint8_t proto, Buffer seg, int csum_at, bool zero_c
   Addr s = parse(ip.src), d = parse(ip.dst);
   if (s.version != d.version) throw std::invalid_argument("address families differ");
   if (csum_at >= 0 && !zero_csum) {
-    uint16_t c = fold(sum16(seg.data(), seg.size(), pseudo_header(s, d, proto, uint32_t(seg.size()))));
+    uint16_t c =
+        fold(sum16(seg.data(), seg.size(), pseudo_header(s, d, proto, uint32_t(seg.size()))));
     if (c == 0 && proto == 17) c = 0xffff;  // UDP sends a computed zero as all ones
     store_be16(seg.data() + csum_at, c);
   }
@@ -82,7 +83,9 @@ Buffer ip_wrap(const Ip& ip, uint8_t proto, Buffer seg, int csum_at, bool zero_c
   return out;
 }
 
-bool is_v6(const Ip& ip) { return parse(ip.src).version == 6; }
+bool is_v6(const Ip& ip) {
+  return parse(ip.src).version == 6;
+}
 
 }  // namespace
 
@@ -94,17 +97,27 @@ Buffer raw(uint8_t kind, const Buffer& value) {
   std::copy(value.begin(), value.end(), b.begin() + 2);
   return b;
 }
-Buffer nop() { return {1}; }
-Buffer mss(uint16_t v) { return raw(2, {uint8_t(v >> 8), uint8_t(v)}); }
-Buffer window_scale(uint8_t shift) { return raw(3, {shift}); }
-Buffer sack_permitted() { return raw(4, {}); }
+Buffer nop() {
+  return {1};
+}
+Buffer mss(uint16_t v) {
+  return raw(2, {uint8_t(v >> 8), uint8_t(v)});
+}
+Buffer window_scale(uint8_t shift) {
+  return raw(3, {shift});
+}
+Buffer sack_permitted() {
+  return raw(4, {});
+}
 Buffer timestamps(uint32_t tsval, uint32_t tsecr) {
   Buffer v(8);
   store_be32(v.data(), tsval);
   store_be32(v.data() + 4, tsecr);
   return raw(8, v);
 }
-Buffer fast_open(const Buffer& cookie) { return raw(34, cookie); }
+Buffer fast_open(const Buffer& cookie) {
+  return raw(34, cookie);
+}
 Buffer experimental(uint8_t kind, uint16_t exid, const Buffer& data) {
   Buffer v(2 + data.size());
   store_be16(v.data(), exid);

@@ -16,14 +16,14 @@ using Buffer = std::vector<uint8_t>;
 struct Ip {
   std::string src = "192.0.2.1";  // IPv4 or IPv6 text; the family follows the text
   std::string dst = "192.0.2.2";
-  uint8_t tos = 0;                 // IPv4 TOS / IPv6 traffic class (DSCP << 2 | ECN)
+  uint8_t tos = 0;  // IPv4 TOS / IPv6 traffic class (DSCP << 2 | ECN)
   uint8_t ttl = 64;
   uint16_t id = 0;
-  bool evil = false;               // RFC 3514 reserved flag (IPv4)
+  bool evil = false;  // RFC 3514 reserved flag (IPv4)
   bool dont_fragment = true;
-  uint16_t fragment_offset = 0;    // in 8-byte units
+  uint16_t fragment_offset = 0;  // in 8-byte units
   bool more_fragments = false;
-  Buffer ipv4_options;             // raw, padded to 4 bytes
+  Buffer ipv4_options;  // raw, padded to 4 bytes
 };
 
 struct Tcp {
@@ -52,7 +52,7 @@ Buffer mss(uint16_t v);
 Buffer window_scale(uint8_t shift);
 Buffer sack_permitted();
 Buffer timestamps(uint32_t tsval, uint32_t tsecr);
-Buffer fast_open(const Buffer& cookie);                   // kind 34
+Buffer fast_open(const Buffer& cookie);                                // kind 34
 Buffer experimental(uint8_t kind, uint16_t exid, const Buffer& data);  // RFC 6994
 Buffer cat(std::initializer_list<Buffer> parts);
 }  // namespace opt

@@ -6,7 +6,9 @@
 
 namespace pspdr {
 
-inline uint16_t load_be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
+inline uint16_t load_be16(const uint8_t* p) {
+  return uint16_t(p[0] << 8 | p[1]);
+}
 inline uint32_t load_be32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -17,7 +19,9 @@ inline uint64_t load_be64(const uint8_t* p) {
   std::memcpy(&v, p, 8);
   return __builtin_bswap64(v);
 }
-inline uint16_t load_le16(const uint8_t* p) { return uint16_t(p[1] << 8 | p[0]); }
+inline uint16_t load_le16(const uint8_t* p) {
+  return uint16_t(p[1] << 8 | p[0]);
+}
 inline uint32_t load_le32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -50,7 +54,9 @@ struct Bytes {
     if (off > size) return {data + size, 0};
     return {data + off, len < size - off ? len : size - off};
   }
-  Bytes from(uint32_t off) const { return off > size ? Bytes{data + size, 0} : Bytes{data + off, size - off}; }
+  Bytes from(uint32_t off) const {
+    return off > size ? Bytes{data + size, 0} : Bytes{data + off, size - off};
+  }
 };
 
 }  // namespace pspdr

@@ -20,9 +20,9 @@ struct IpView {
   uint16_t hdr_len = 0;          // offset of the transport header (IPv6: after extensions)
   uint32_t length_ = 0;          // IPv4 total length; IPv6 payload length + 40
   uint8_t version = 0;
-  uint8_t proto = 0;             // transport protocol, after IPv6 extension headers
-  bool has_l4 = false;           // false for non-first fragments and "no next header"
-  bool fragment = false;         // any fragment (first or not)
+  uint8_t proto = 0;      // transport protocol, after IPv6 extension headers
+  bool has_l4 = false;    // false for non-first fragments and "no next header"
+  bool fragment = false;  // any fragment (first or not)
 
   explicit operator bool() const { return hdr != nullptr; }
   bool v4() const { return version == 4; }

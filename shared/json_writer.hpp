@@ -51,12 +51,18 @@ class JsonWriter {
   template <class T>
   void field(std::string_view k, const T& v) {
     key(k);
-    if constexpr (std::is_same_v<T, bool>) boolean(v);
-    else if constexpr (std::is_same_v<T, std::optional<bool>>) optional_boolean(v);
-    else if constexpr (std::is_same_v<T, double>) number(v);
-    else if constexpr (std::is_integral_v<T>) integer(v);
-    else if constexpr (std::is_convertible_v<T, std::string_view>) string_value(v);
-    else optional_integer(v);
+    if constexpr (std::is_same_v<T, bool>)
+      boolean(v);
+    else if constexpr (std::is_same_v<T, std::optional<bool>>)
+      optional_boolean(v);
+    else if constexpr (std::is_same_v<T, double>)
+      number(v);
+    else if constexpr (std::is_integral_v<T>)
+      integer(v);
+    else if constexpr (std::is_convertible_v<T, std::string_view>)
+      string_value(v);
+    else
+      optional_integer(v);
   }
 
   std::string& buffer() { return out_; }

@@ -6,7 +6,9 @@ namespace {
 constexpr uint16_t kEtherIpv4 = 0x0800;
 constexpr uint16_t kEtherIpv6 = 0x86dd;
 
-bool is_vlan_tpid(uint16_t t) { return t == 0x8100 || t == 0x88a8 || t == 0x9100 || t == 0x9200; }
+bool is_vlan_tpid(uint16_t t) {
+  return t == 0x8100 || t == 0x88a8 || t == 0x9100 || t == 0x9200;
+}
 
 NetProto from_ethertype(uint16_t t) {
   if (t == kEtherIpv4) return NetProto::ipv4;
@@ -37,7 +39,16 @@ LinkResult ethernet(Bytes f) {
 
 std::optional<LinkType> link_type_from_number(uint32_t n) {
   switch (n) {
-    case 0: case 1: case 12: case 14: case 101: case 108: case 113: case 228: case 229: case 276:
+    case 0:
+    case 1:
+    case 12:
+    case 14:
+    case 101:
+    case 108:
+    case 113:
+    case 228:
+    case 229:
+    case 276:
       return LinkType(n);
     default:
       return std::nullopt;
@@ -46,17 +57,26 @@ std::optional<LinkType> link_type_from_number(uint32_t n) {
 
 std::string_view link_type_name(LinkType t) {
   switch (t) {
-    case LinkType::null_bsd: return "BSD loopback";
-    case LinkType::ethernet: return "Ethernet";
+    case LinkType::null_bsd:
+      return "BSD loopback";
+    case LinkType::ethernet:
+      return "Ethernet";
     case LinkType::raw_bsd12:
     case LinkType::raw_bsd14:
-    case LinkType::raw: return "raw IP";
-    case LinkType::loop: return "OpenBSD loopback";
-    case LinkType::linux_sll: return "Linux cooked v1";
-    case LinkType::ipv4: return "raw IPv4";
-    case LinkType::ipv6: return "raw IPv6";
-    case LinkType::linux_sll2: return "Linux cooked v2";
-    case LinkType::unknown: break;
+    case LinkType::raw:
+      return "raw IP";
+    case LinkType::loop:
+      return "OpenBSD loopback";
+    case LinkType::linux_sll:
+      return "Linux cooked v1";
+    case LinkType::ipv4:
+      return "raw IPv4";
+    case LinkType::ipv6:
+      return "raw IPv6";
+    case LinkType::linux_sll2:
+      return "Linux cooked v2";
+    case LinkType::unknown:
+      break;
   }
   return "unknown";
 }

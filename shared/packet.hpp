@@ -25,11 +25,11 @@ struct Frame {
 
 struct Packet {
   Frame frame;
-  IpView ip;      // outer IP header; empty for non-IP frames
-  TcpView tcp;    // at most one of tcp/udp/icmp is set, per ip.proto
+  IpView ip;    // outer IP header; empty for non-IP frames
+  TcpView tcp;  // at most one of tcp/udp/icmp is set, per ip.proto
   UdpView udp;
   IcmpView icmp;
-  TcpOptionSummary tcp_options;  // filled for every TCP segment carrying options
+  TcpOptionSummary tcp_options;     // filled for every TCP segment carrying options
   Anomaly anomaly = Anomaly::none;  // the first problem found, if any
 
   bool is_ip() const { return bool(ip); }

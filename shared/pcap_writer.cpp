@@ -11,8 +11,8 @@ PcapWriter::PcapWriter(const std::string& path, LinkType link, bool nanoseconds,
   f_ = std::fopen(path.c_str(), "wb");
   if (!f_) throw std::runtime_error(path + ": " + std::strerror(errno));
   std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
-  uint32_t hdr[6] = {nanoseconds ? 0xa1b23c4du : 0xa1b2c3d4u, 0x00040002u, 0, 0, snaplen,
-                     uint32_t(link)};
+  uint32_t hdr[6] = {
+      nanoseconds ? 0xa1b23c4du : 0xa1b2c3d4u, 0x00040002u, 0, 0, snaplen, uint32_t(link)};
   std::fwrite(hdr, sizeof hdr, 1, f_);
 }
 

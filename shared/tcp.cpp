@@ -50,11 +50,24 @@ TcpOptionSummary summarize_tcp_options(Bytes options) {
     if (o.kind == tcpopt::eol || o.kind == tcpopt::nop) continue;
     s.kinds[o.kind >> 6] |= uint64_t(1) << (o.kind & 63);
     switch (o.kind) {
-      case tcpopt::mss: s.mss = o.data; s.seen_mss = true; break;
-      case tcpopt::fast_open: s.fast_open = o.data; s.seen_fast_open = true; break;
-      case tcpopt::exp_a: s.exp_a = o.data; s.seen_exp_a = true; break;
-      case tcpopt::exp_b: s.exp_b = o.data; s.seen_exp_b = true; break;
-      default: break;
+      case tcpopt::mss:
+        s.mss = o.data;
+        s.seen_mss = true;
+        break;
+      case tcpopt::fast_open:
+        s.fast_open = o.data;
+        s.seen_fast_open = true;
+        break;
+      case tcpopt::exp_a:
+        s.exp_a = o.data;
+        s.seen_exp_a = true;
+        break;
+      case tcpopt::exp_b:
+        s.exp_b = o.data;
+        s.seen_exp_b = true;
+        break;
+      default:
+        break;
     }
   }
   s.problem = w.problem();

@@ -57,15 +57,17 @@ struct TcpView {
   // libtrace (hence PATHspider) reports a payload whenever captured bytes follow the
   // header, link padding included.
   bool has_payload() const { return payload_caplen() > 0; }
-  Bytes payload() const { return has_payload() ? Bytes{hdr + hdr_len(), uint32_t(payload_caplen())} : Bytes{}; }
+  Bytes payload() const {
+    return has_payload() ? Bytes{hdr + hdr_len(), uint32_t(payload_caplen())} : Bytes{};
+  }
 };
 
 // One entry of an option list. For EOL and NOP `length` is 1 and `data` empty.
 struct TcpOption {
   uint8_t kind = 0;
-  uint8_t length = 0;  // as declared on the wire
-  uint16_t offset = 0; // from the start of the option list
-  Bytes data;          // value bytes (after kind and length), clipped to the list
+  uint8_t length = 0;   // as declared on the wire
+  uint16_t offset = 0;  // from the start of the option list
+  Bytes data;           // value bytes (after kind and length), clipped to the list
 };
 
 // Walks an option list the way PATHspider's tcp_options() does (stop at EOL, skip NOP,

@@ -26,7 +26,9 @@ fs::path data_dir() {
   return d ? fs::path(d) : fs::path();
 }
 
-bool have_data() { return !data_dir().empty() && fs::is_directory(data_dir() / "pcaps"); }
+bool have_data() {
+  return !data_dir().empty() && fs::is_directory(data_dir() / "pcaps");
+}
 
 std::vector<std::string> trace_names() {
   std::vector<std::string> names;
@@ -37,26 +39,30 @@ std::vector<std::string> trace_names() {
   return names;
 }
 
-std::string pcap(const std::string& trace) { return (data_dir() / "pcaps" / (trace + ".pcap")).string(); }
+std::string pcap(const std::string& trace) {
+  return (data_dir() / "pcaps" / (trace + ".pcap")).string();
+}
 std::string expected(const std::string& trace, const std::string& chain) {
   return (data_dir() / "expected" / (trace + "." + chain + ".ndjson")).string();
 }
 
-#define SKIP_WITHOUT_DATA()                                                                       \
-  if (!have_data())                                                                               \
-  GTEST_SKIP() << "PATHspider conformance data not found at '" << data_dir().string()             \
+#define SKIP_WITHOUT_DATA()                                                           \
+  if (!have_data())                                                                   \
+  GTEST_SKIP() << "PATHspider conformance data not found at '" << data_dir().string() \
                << "' (set PSPDR_CONFORMANCE_DIR; it lives in ../shared/conformance/pathspider)"
 
 // gtest names allow only letters, digits and underscores.
 std::string test_name(std::string n) {
-  std::replace_if(n.begin(), n.end(), [](char c) { return !std::isalnum(uint8_t(c)); }, '_');
+  std::replace_if(
+      n.begin(), n.end(), [](char c) { return !std::isalnum(uint8_t(c)); }, '_');
   return n;
 }
 
 using Boundaries = std::multiset<std::pair<double, double>>;
 Boundaries boundaries(const std::vector<Record>& recs) {
   Boundaries b;
-  for (const Record& r : recs) b.emplace(double(r.fields.at("pkt_first").num), double(r.fields.at("pkt_last").num));
+  for (const Record& r : recs)
+    b.emplace(double(r.fields.at("pkt_first").num), double(r.fields.at("pkt_last").num));
   return b;
 }
 
@@ -74,8 +80,11 @@ TEST_P(SingleChain, EqualsPathspider) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Conformance, SingleChain,
-                         ::testing::Combine(::testing::ValuesIn(trace_names()), ::testing::ValuesIn(kChains)),
-                         [](const auto& p) { return test_name(std::get<0>(p.param) + "_" + std::get<1>(p.param)); });
+                         ::testing::Combine(::testing::ValuesIn(trace_names()),
+                                            ::testing::ValuesIn(kChains)),
+                         [](const auto& p) {
+                           return test_name(std::get<0>(p.param) + "_" + std::get<1>(p.param));
+                         });
 
 TEST(Conformance, AllPairsPresent) {
   SKIP_WITHOUT_DATA();
@@ -113,15 +122,16 @@ TEST_P(AllChains, UnionOfSingleChainRecords) {
   size_t finest = 0;
   for (size_t i = 1; i < single.size(); ++i)
     if (single[i].size() > single[finest].size()) finest = i;
-  ASSERT_EQ(boundaries(got), boundaries(single[finest])) << trace << ": flow boundaries differ from chain "
-                                                         << kChains[finest] << "'s";
+  ASSERT_EQ(boundaries(got), boundaries(single[finest]))
+      << trace << ": flow boundaries differ from chain " << kChains[finest] << "'s";
 
   for (size_t i = 0; i < single.size(); ++i) {
     if (boundaries(single[i]) != boundaries(got)) continue;
     // Project the all-chains records onto this chain's fields and compare.
     std::vector<Record> projected = got;
     for (Record& r : projected)
-      std::erase_if(r.fields, [&](const auto& kv) { return !single[i].front().fields.count(kv.first); });
+      std::erase_if(r.fields,
+                    [&](const auto& kv) { return !single[i].front().fields.count(kv.first); });
     Comparison c = compare_records(single[i], projected);
     EXPECT_TRUE(c.equal) << trace << ", fields of chain " << kChains[i] << ":\n" << c.report;
   }

@@ -26,7 +26,8 @@ class StringFlowSink final : public FlowSink {
   JsonWriter w_;
 };
 
-inline std::string observe_trace(const std::string& path, const std::vector<std::string>& chain_names,
+inline std::string observe_trace(const std::string& path,
+                                 const std::vector<std::string>& chain_names,
                                  const ObserverOptions& opts = {}) {
   ChainSet chains = ChainSet::from_names(chain_names);
   StringFlowSink sink(chains);

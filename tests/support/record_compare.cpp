@@ -15,12 +15,28 @@ constexpr long double kTolerance = 1e-5L;
 Value convert(simdjson::dom::element e) {
   Value v;
   switch (e.type()) {
-    case simdjson::dom::element_type::NULL_VALUE: break;
-    case simdjson::dom::element_type::BOOL: v.type = Value::Type::boolean; v.b = bool(e); break;
-    case simdjson::dom::element_type::INT64: v.type = Value::Type::integer; v.num = int64_t(e); break;
-    case simdjson::dom::element_type::UINT64: v.type = Value::Type::integer; v.num = uint64_t(e); break;
-    case simdjson::dom::element_type::DOUBLE: v.type = Value::Type::real; v.num = double(e); break;
-    case simdjson::dom::element_type::STRING: v.type = Value::Type::string; v.str = std::string(std::string_view(e)); break;
+    case simdjson::dom::element_type::NULL_VALUE:
+      break;
+    case simdjson::dom::element_type::BOOL:
+      v.type = Value::Type::boolean;
+      v.b = bool(e);
+      break;
+    case simdjson::dom::element_type::INT64:
+      v.type = Value::Type::integer;
+      v.num = int64_t(e);
+      break;
+    case simdjson::dom::element_type::UINT64:
+      v.type = Value::Type::integer;
+      v.num = uint64_t(e);
+      break;
+    case simdjson::dom::element_type::DOUBLE:
+      v.type = Value::Type::real;
+      v.num = double(e);
+      break;
+    case simdjson::dom::element_type::STRING:
+      v.type = Value::Type::string;
+      v.str = std::string(std::string_view(e));
+      break;
     case simdjson::dom::element_type::ARRAY:
       v.type = Value::Type::array;
       for (simdjson::dom::element item : simdjson::dom::array(e)) v.items.push_back(convert(item));
@@ -31,12 +47,16 @@ Value convert(simdjson::dom::element e) {
   return v;
 }
 
-bool numeric(const Value& v) { return v.type == Value::Type::integer || v.type == Value::Type::real; }
+bool numeric(const Value& v) {
+  return v.type == Value::Type::integer || v.type == Value::Type::real;
+}
 
 std::string show(const Value& v) {
   switch (v.type) {
-    case Value::Type::null: return "null";
-    case Value::Type::boolean: return v.b ? "true" : "false";
+    case Value::Type::null:
+      return "null";
+    case Value::Type::boolean:
+      return v.b ? "true" : "false";
     case Value::Type::integer:
     case Value::Type::real: {
       std::ostringstream s;
@@ -44,7 +64,8 @@ std::string show(const Value& v) {
       s << double(v.num);
       return s.str();
     }
-    case Value::Type::string: return '"' + v.str + '"';
+    case Value::Type::string:
+      return '"' + v.str + '"';
     case Value::Type::array: {
       std::string s = "[";
       for (size_t i = 0; i < v.items.size(); ++i) s += (i ? ", " : "") + show(v.items[i]);
@@ -59,8 +80,10 @@ std::vector<std::string> differences(const Record& a, const Record& b) {
   std::vector<std::string> out;
   for (const auto& [k, v] : a.fields) {
     auto it = b.fields.find(k);
-    if (it == b.fields.end()) out.push_back(k + ": expected " + show(v) + ", missing");
-    else if (!(v == it->second)) out.push_back(k + ": expected " + show(v) + ", got " + show(it->second));
+    if (it == b.fields.end())
+      out.push_back(k + ": expected " + show(v) + ", missing");
+    else if (!(v == it->second))
+      out.push_back(k + ": expected " + show(v) + ", got " + show(it->second));
   }
   for (const auto& [k, v] : b.fields)
     if (!a.fields.count(k)) out.push_back(k + ": unexpected " + show(v));
@@ -76,11 +99,16 @@ bool Value::operator==(const Value& o) const {
   }
   if (type != o.type) return false;
   switch (type) {
-    case Type::null: return true;
-    case Type::boolean: return b == o.b;
-    case Type::string: return str == o.str;
-    case Type::array: return items == o.items;
-    default: return false;
+    case Type::null:
+      return true;
+    case Type::boolean:
+      return b == o.b;
+    case Type::string:
+      return str == o.str;
+    case Type::array:
+      return items == o.items;
+    default:
+      return false;
   }
 }
 
@@ -96,7 +124,8 @@ std::vector<Record> parse_records(std::string_view ndjson) {
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     simdjson::dom::object obj;
     if (parser.parse(simdjson::padded_string(line)).get(obj))
-      throw std::runtime_error("line " + std::to_string(line_no) + " is not a JSON object: " + std::string(line));
+      throw std::runtime_error("line " + std::to_string(line_no) +
+                               " is not a JSON object: " + std::string(line));
     Record r;
     r.line = std::string(line);
     for (auto [key, value] : obj)
@@ -144,7 +173,8 @@ Comparison compare_records(const std::vector<Record>& expected, const std::vecto
     if (!used[i] && unmatched.empty()) r << "unexpected record: " << actual[i].line << "\n";
   c.report = r.str();
   if (expected.size() != actual.size())
-    c.report += "expected " + std::to_string(expected.size()) + " records, got " + std::to_string(actual.size()) + "\n";
+    c.report += "expected " + std::to_string(expected.size()) + " records, got " +
+                std::to_string(actual.size()) + "\n";
   c.equal = c.report.empty();
   return c;
 }
