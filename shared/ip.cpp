@@ -38,7 +38,7 @@ Anomaly ipv6(Bytes b, IpView& ip) {
         next == ipproto::ah || next == ipproto::fragment) {
       if (off + 8 > b.size) {
         ip.proto = next;
-        ip.hdr_len = uint16_t(off);
+        ip.hdr_len = off;
         ip.has_l4 = false;
         return Anomaly::truncated_ext_header;
       }
@@ -55,7 +55,7 @@ Anomaly ipv6(Bytes b, IpView& ip) {
       }
       if (off + len > b.size) {
         ip.proto = next;
-        ip.hdr_len = uint16_t(off);
+        ip.hdr_len = off;
         ip.has_l4 = false;
         return Anomaly::truncated_ext_header;
       }
@@ -66,7 +66,7 @@ Anomaly ipv6(Bytes b, IpView& ip) {
     break;
   }
   ip.proto = next;
-  ip.hdr_len = uint16_t(off);
+  ip.hdr_len = off;
   if (next == ipproto::none) ip.has_l4 = false;
   return Anomaly::none;
 }

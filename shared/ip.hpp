@@ -17,7 +17,7 @@ constexpr uint8_t hopopts = 0, icmp = 1, tcp = 6, udp = 17, routing = 43, fragme
 struct IpView {
   const uint8_t* hdr = nullptr;  // null: no IP header
   uint32_t caplen = 0;           // captured bytes from hdr to the end of the frame
-  uint16_t hdr_len = 0;          // offset of the transport header (IPv6: after extensions)
+  uint32_t hdr_len = 0;          // offset of the transport header (IPv6: after extensions)
   uint32_t length_ = 0;          // IPv4 total length; IPv6 payload length + 40
   uint8_t version = 0;
   uint8_t proto = 0;      // transport protocol, after IPv6 extension headers
