@@ -51,6 +51,15 @@ concept HasHook = requires(typename C::State& s, const Packet& p) {
   });
 };
 
+// How the DSCP and evil-bit chains sort packets: TCP SYNs, "data" (non-TCP packets and
+// TCP segments with captured payload), and bare TCP segments, which they ignore.
+enum class SynOrData { syn, data, neither };
+inline SynOrData syn_or_data(const Packet& p) {
+  if (!p.tcp) return SynOrData::data;
+  if (p.tcp.syn()) return SynOrData::syn;
+  return p.tcp.has_payload() ? SynOrData::data : SynOrData::neither;
+}
+
 // Direction suffixes used by every chain's field names.
 inline std::string_view dir(bool rev) {
   return rev ? "rev" : "fwd";

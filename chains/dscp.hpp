@@ -25,16 +25,19 @@ struct DscpChain {
 
   static bool ip(State& s, const Packet& p, bool rev) {
     uint8_t dscp = p.ip.traffic_class() >> 2;
-    if (p.tcp) {
-      if (p.tcp.syn()) {
+    switch (syn_or_data(p)) {
+      case SynOrData::syn:
         (rev ? s.syn_rev : s.syn_fwd) = dscp;
-        return true;
+        break;
+      case SynOrData::data: {
+        // PATHspider: rec[key] = rec[key] or dscp -- keeps the first non-zero mark.
+        auto& data = rev ? s.data_rev : s.data_fwd;
+        if (!data || *data == 0) data = dscp;
+        break;
       }
-      if (!p.tcp.has_payload()) return true;
+      case SynOrData::neither:
+        break;
     }
-    // PATHspider: rec[key] = rec[key] or dscp -- keeps the first non-zero mark.
-    auto& data = rev ? s.data_rev : s.data_fwd;
-    if (!data || *data == 0) data = dscp;
     return true;
   }
 

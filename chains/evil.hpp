@@ -26,15 +26,18 @@ struct EvilChain {
   static bool ip(State& s, const Packet& p, bool rev) {
     if (!p.ip.v4()) return true;  // PATHspider's EvilChain has no IPv6 hook
     bool evil = p.ip.evil();
-    if (p.tcp) {
-      if (p.tcp.syn()) {
+    switch (syn_or_data(p)) {
+      case SynOrData::syn:
         (rev ? s.syn_rev : s.syn_fwd) = evil;
-        return true;
+        break;
+      case SynOrData::data: {
+        auto& data = rev ? s.data_rev : s.data_fwd;
+        if (!data) data = evil;  // the first one counts
+        break;
       }
-      if (!p.tcp.has_payload()) return true;
+      case SynOrData::neither:
+        break;
     }
-    auto& data = rev ? s.data_rev : s.data_fwd;
-    if (!data) data = evil;
     return true;
   }
 
