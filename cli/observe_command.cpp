@@ -15,7 +15,7 @@
 #include "chains/chain_set.hpp"
 #include "cli/command.hpp"
 #include "observer/observer.hpp"
-#include "observer/record_writer.hpp"
+#include "observer/pipeline.hpp"
 #include "observer/trace_file.hpp"
 
 namespace pspdr {
@@ -23,7 +23,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: pspdr observe [-h] [--list-chains] -i SOURCE [--output FILE]\n"
-    "                     [--idle-timeout S] [--expiry-timeout S] [-q] [CHAIN ...]\n"
+    "                     [--idle-timeout S] [--expiry-timeout S] [--workers N]\n"
+    "                     [--cores LIST] [-q] [CHAIN ...]\n"
     "\n"
     "Passively observe packets and write one flow record per flow (ndjson), with the\n"
     "fields of the chosen chains, exactly as PATHspider's observer would.\n"
@@ -41,6 +42,9 @@ constexpr const char* kUsage =
     "  --output FILE         write flow records to FILE (default: standard output)\n"
     "  --idle-timeout S      complete a flow idle for S seconds of packet time (default 30)\n"
     "  --expiry-timeout S    emit a completed flow S seconds later (default 5)\n"
+    "  --workers N           observer cores (default 1); flows are spread by a symmetric\n"
+    "                        hash, records are the same whatever N\n"
+    "  --cores LIST          pin workers to these CPUs, e.g. 2,3 or 2-5\n"
     "  -q, --quiet           no progress or statistics on standard error\n"
     "\n"
     "A statistics line goes to standard error at the end (packets, non-IP, short or\n"
@@ -75,6 +79,29 @@ bool parse_seconds(const char* text, double& out) {
   return true;
 }
 
+// "2,3" or "2-5,8": CPU numbers; false on anything else.
+bool parse_cores(const std::string& text, std::vector<int>& cores) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string part =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    int lo, hi;
+    char extra;
+    if (std::sscanf(part.c_str(), "%d-%d%c", &lo, &hi, &extra) == 2 && lo >= 0 && lo <= hi &&
+        hi < 4096) {
+      for (int c = lo; c <= hi; ++c) cores.push_back(c);
+    } else if (std::sscanf(part.c_str(), "%d%c", &lo, &extra) == 1 && lo >= 0 && lo < 4096) {
+      cores.push_back(lo);
+    } else {
+      return false;
+    }
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return !cores.empty();
+}
+
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "pspdr observe: %s (see pspdr observe --help)\n", msg.c_str());
   return exit_status::usage;
@@ -102,7 +129,7 @@ void print_stats(const ObserverStats& s, double seconds) {
 }  // namespace
 
 int observe_command(int argc, char** argv) {
-  enum { kListChains = 256, kOutput, kIdle, kExpiry };
+  enum { kListChains = 256, kOutput, kIdle, kExpiry, kWorkers, kCores };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
       {"list-chains", no_argument, nullptr, kListChains},
@@ -110,11 +137,14 @@ int observe_command(int argc, char** argv) {
       {"output", required_argument, nullptr, kOutput},
       {"idle-timeout", required_argument, nullptr, kIdle},
       {"expiry-timeout", required_argument, nullptr, kExpiry},
+      {"workers", required_argument, nullptr, kWorkers},
+      {"cores", required_argument, nullptr, kCores},
       {"quiet", no_argument, nullptr, 'q'},
       {nullptr, 0, nullptr, 0},
   };
   std::string source, output;
   ObserverOptions opts;
+  PipelineOptions pipeline;
   bool quiet = false;
   optind = 1;
   opterr = 0;
@@ -139,6 +169,18 @@ int observe_command(int argc, char** argv) {
       case kExpiry:
         if (!parse_seconds(optarg, opts.expiry_timeout))
           return usage_error("bad --expiry-timeout '" + std::string(optarg) + "'");
+        break;
+      case kWorkers: {
+        char* end = nullptr;
+        unsigned long n = std::strtoul(optarg, &end, 10);
+        if (*end || n < 1 || n > 256)
+          return usage_error("bad --workers '" + std::string(optarg) + "' (1 to 256)");
+        pipeline.workers = unsigned(n);
+        break;
+      }
+      case kCores:
+        if (!parse_cores(optarg, pipeline.cores))
+          return usage_error("bad --cores '" + std::string(optarg) + "'");
         break;
       case 'q':
         quiet = true;
@@ -176,34 +218,25 @@ int observe_command(int argc, char** argv) {
     }
   }
 
-  NdjsonFlowWriter writer(chains, out);
-  Observer observer(chains, opts, writer);
   bool progress = !quiet && isatty(STDERR_FILENO);
   auto start = std::chrono::steady_clock::now();
   auto last_report = start;
-  Frame frame;
-  uint64_t n = 0;
-  while (trace->next(frame)) {
-    observer.on_frame(frame);
-    if (progress && (++n & 0xffff) == 0) {
+  ProgressFn report;
+  if (progress)
+    report = [&](uint64_t packets, uint64_t offset) {
       auto now = std::chrono::steady_clock::now();
-      if (now - last_report >= std::chrono::seconds(1)) {
-        last_report = now;
-        double secs = std::chrono::duration<double>(now - start).count();
-        std::fprintf(
-            stderr,
-            "\rpspdr observe: %llu packets, %.0f%% of %s, %.2f M packets/s, %zu flows held   ",
-            (unsigned long long)observer.stats().packets,
-            100.0 * double(trace->offset()) / double(trace->size()), source.c_str(),
-            double(observer.stats().packets) / secs / 1e6, observer.active_flows());
-      }
-    }
-  }
-  observer.flush();
+      if (now - last_report < std::chrono::seconds(1)) return;
+      last_report = now;
+      double secs = std::chrono::duration<double>(now - start).count();
+      std::fprintf(stderr, "\rpspdr observe: %llu packets, %.0f%% of %s, %.2f M packets/s   ",
+                   (unsigned long long)packets, 100.0 * double(offset) / double(trace->size()),
+                   source.c_str(), double(packets) / secs / 1e6);
+    };
+  PipelineResult result = run_pipeline(*trace, chains, opts, pipeline, out, report);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (progress) std::fputc('\n', stderr);
 
-  bool written = writer.flush();
+  bool written = result.output_ok;
   if (out != stdout) written = std::fclose(out) == 0 && written;
   for (uint32_t link : trace->unsupported_links())
     std::fprintf(stderr,
@@ -213,7 +246,7 @@ int observe_command(int argc, char** argv) {
     std::fprintf(stderr,
                  "pspdr observe: %s: damaged %s trace: %s; everything before it was observed\n",
                  source.c_str(), trace->format(), trace->damage().c_str());
-  if (!quiet) print_stats(observer.stats(), secs);
+  if (!quiet) print_stats(result.stats, secs);
   if (!written) {
     std::fprintf(stderr, "pspdr observe: writing %s failed: %s\n",
                  output.empty() ? "standard output" : output.c_str(), std::strerror(errno));

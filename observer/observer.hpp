@@ -31,6 +31,17 @@ struct ObserverStats {
   uint64_t flows = 0;      // flows created
   uint64_t emitted = 0;    // flow records handed to the sink
   std::array<uint64_t, size_t(Anomaly::count_)> anomalies{};
+
+  ObserverStats& operator+=(const ObserverStats& o) {
+    packets += o.packets;
+    non_ip += o.non_ip;
+    malformed += o.malformed;
+    skipped += o.skipped;
+    flows += o.flows;
+    emitted += o.emitted;
+    for (size_t i = 0; i < anomalies.size(); ++i) anomalies[i] += o.anomalies[i];
+    return *this;
+  }
 };
 
 class FlowSink {
@@ -48,6 +59,9 @@ class Observer {
     on_packet(packet_);
   }
   void on_packet(const Packet& p);
+  // Advances the packet clock to `ts` without a packet of this core's: with several
+  // workers, every one must see the clock every packet sets (PATHspider has one clock).
+  void advance_clock(double ts) { tick(ts); }
   // End of input: emit every flow still held, completed ones first.
   void flush();
 

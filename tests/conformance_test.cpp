@@ -139,3 +139,20 @@ TEST_P(AllChains, UnionOfSingleChainRecords) {
 
 INSTANTIATE_TEST_SUITE_P(Conformance, AllChains, ::testing::ValuesIn(trace_names()),
                          [](const auto& p) { return test_name(p.param); });
+
+// The per-core pipeline spreads flows over workers and broadcasts the packet clock:
+// with one or two workers the records must be the same set.
+class Workers : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Workers, OneAndTwoCoresAgree) {
+  SKIP_WITHOUT_DATA();
+  const std::string& trace = GetParam();
+  auto one = parse_records(observe_trace_pipeline(pcap(trace), kChains, 1));
+  auto two = parse_records(observe_trace_pipeline(pcap(trace), kChains, 2));
+  Comparison c = compare_records(one, two);
+  EXPECT_TRUE(c.equal) << trace << ":\n" << c.report;
+  EXPECT_FALSE(one.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Conformance, Workers, ::testing::ValuesIn(trace_names()),
+                         [](const auto& p) { return test_name(p.param); });

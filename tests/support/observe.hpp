@@ -5,8 +5,11 @@
 #include <string>
 #include <vector>
 
+#include <cstdio>
 #include "chains/chain_set.hpp"
+
 #include "observer/observer.hpp"
+#include "observer/pipeline.hpp"
 #include "observer/record_writer.hpp"
 #include "observer/trace_file.hpp"
 
@@ -37,6 +40,21 @@ inline std::string observe_trace(const std::string& path,
   while (trace.next(f)) observer.on_frame(f);
   observer.flush();
   return sink.text();
+}
+
+// The same through the per-core pipeline with `workers` cores, via a temporary file.
+inline std::string observe_trace_pipeline(const std::string& path,
+                                          const std::vector<std::string>& chain_names,
+                                          unsigned workers) {
+  ChainSet chains = ChainSet::from_names(chain_names);
+  TraceFile trace(path);
+  FILE* out = std::tmpfile();
+  run_pipeline(trace, chains, ObserverOptions{}, PipelineOptions{workers, {}}, out);
+  std::string text(size_t(std::ftell(out)), '\0');
+  std::rewind(out);
+  text.resize(std::fread(text.data(), 1, text.size(), out));
+  std::fclose(out);
+  return text;
 }
 
 }  // namespace pspdr::testing

@@ -1,0 +1,210 @@
+#include "observer/pipeline.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "observer/record_writer.hpp"
+#include "observer/spsc_ring.hpp"
+#include "shared/flow_key.hpp"
+
+namespace pspdr {
+namespace {
+
+constexpr size_t kRingSize = 1 << 14;
+constexpr size_t kBurst = 64;
+constexpr size_t kChunkBytes = 256 << 10;
+
+// A frame for a worker, or (data == nullptr) a clock advance, or the end of input.
+struct WorkItem {
+  Frame frame;
+  enum Kind : uint8_t { packet, clock, end } kind = packet;
+};
+
+// Records formatted by a worker, handed to the writer in chunks: one allocation per
+// chunk of many records, none per packet.
+struct Chunk {
+  std::string* text = nullptr;  // owned by the receiver; nullptr: the worker is done
+};
+
+class ChunkSink final : public FlowSink {
+ public:
+  ChunkSink(const ChainSet& chains, SpscRing<Chunk>& ring) : chains_(chains), ring_(ring) {}
+  void emit(const Flow& flow) override {
+    write_flow_record(w_, chains_, flow);
+    w_.end_line();
+    ++records_;
+    if (w_.buffer().size() >= kChunkBytes) hand_over();
+  }
+  void hand_over() {
+    if (w_.buffer().empty()) return;
+    push(Chunk{new std::string(std::move(w_.buffer()))});
+    w_.clear();
+  }
+  void finish() {
+    hand_over();
+    push(Chunk{});
+  }
+  uint64_t records() const { return records_; }
+
+ private:
+  void push(const Chunk& c) {
+    while (!ring_.push(c)) std::this_thread::yield();
+  }
+  const ChainSet& chains_;
+  SpscRing<Chunk>& ring_;
+  JsonWriter w_;
+  uint64_t records_ = 0;
+};
+
+void pin(std::thread& t, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(t.native_handle(), sizeof set, &set);
+}
+
+struct Worker {
+  Worker(const ChainSet& chains, const ObserverOptions& opts)
+      : in(kRingSize), out(64), sink(chains, out), observer(chains, opts, sink) {}
+  SpscRing<WorkItem> in;
+  SpscRing<Chunk> out;
+  ChunkSink sink;
+  Observer observer;
+
+  void run() {
+    WorkItem items[kBurst];
+    for (;;) {
+      size_t n = in.pop(items);
+      if (n == 0) {
+        std::this_thread::yield();
+        continue;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        const WorkItem& it = items[i];
+        if (i + 1 < n && items[i + 1].kind == WorkItem::packet)
+          __builtin_prefetch(items[i + 1].frame.data);
+        switch (it.kind) {
+          case WorkItem::packet:
+            observer.on_frame(it.frame);
+            break;
+          case WorkItem::clock:
+            observer.advance_clock(it.frame.ts);
+            break;
+          case WorkItem::end:
+            observer.flush();
+            sink.finish();
+            return;
+        }
+      }
+    }
+  }
+};
+
+PipelineResult run_single(TraceFile& trace, const ChainSet& chains, const ObserverOptions& opts,
+                          FILE* out, const ProgressFn& progress) {
+  NdjsonFlowWriter writer(chains, out);
+  Observer observer(chains, opts, writer);
+  Frame f;
+  uint64_t n = 0;
+  while (trace.next(f)) {
+    observer.on_frame(f);
+    if (progress && (++n & 0xffff) == 0) progress(n, trace.offset());
+  }
+  observer.flush();
+  return {observer.stats(), writer.records(), writer.flush()};
+}
+
+}  // namespace
+
+PipelineResult run_pipeline(TraceFile& trace, const ChainSet& chains, const ObserverOptions& opts,
+                            const PipelineOptions& pipeline, FILE* out,
+                            const ProgressFn& progress) {
+  if (pipeline.workers <= 1) return run_single(trace, chains, opts, out, progress);
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < pipeline.workers; ++i)
+    workers.push_back(std::make_unique<Worker>(chains, opts));
+  for (unsigned i = 0; i < pipeline.workers; ++i) {
+    threads.emplace_back([w = workers[i].get()] { w->run(); });
+    if (i < pipeline.cores.size()) pin(threads.back(), pipeline.cores[i]);
+  }
+
+  // The writer: drains every worker's chunks until all have finished.
+  bool output_ok = true;
+  std::thread writer([&] {
+    size_t done = 0;
+    while (done < workers.size()) {
+      bool idle = true;
+      for (auto& w : workers) {
+        Chunk c;
+        while (w->out.pop(std::span<Chunk>(&c, 1)) == 1) {
+          idle = false;
+          if (!c.text) {
+            ++done;
+            break;
+          }
+          output_ok =
+              std::fwrite(c.text->data(), 1, c.text->size(), out) == c.text->size() && output_ok;
+          delete c.text;
+        }
+      }
+      if (idle) std::this_thread::yield();
+    }
+    output_ok = std::fflush(out) == 0 && output_ok;
+  });
+
+  // The dispatcher (this thread): one burst per worker at a time.
+  std::vector<std::vector<WorkItem>> bursts(workers.size());
+  auto send = [&](size_t w) {
+    std::span<const WorkItem> items(bursts[w]);
+    while (!items.empty()) {
+      items = items.subspan(workers[w]->in.push(items));
+      if (!items.empty()) std::this_thread::yield();
+    }
+    bursts[w].clear();
+  };
+  auto queue = [&](size_t w, const WorkItem& item) {
+    bursts[w].push_back(item);
+    if (bursts[w].size() == kBurst) send(w);
+  };
+
+  Packet p;
+  Frame f;
+  int64_t clock = 0;  // ceil of the newest timestamp, as every Observer quantises it
+  uint64_t n = 0;
+  while (trace.next(f)) {
+    int64_t second = int64_t(std::ceil(f.ts));
+    if (second > clock) {
+      clock = second;
+      for (size_t w = 0; w < workers.size(); ++w) queue(w, WorkItem{f, WorkItem::clock});
+    }
+    dissect(f, p);
+    FlowKey key;
+    size_t target = flow_key_of(p, key) ? key.symmetric_hash() % workers.size() : 0;
+    queue(target, WorkItem{f, WorkItem::packet});
+    if (progress && (++n & 0xffff) == 0) progress(n, trace.offset());
+  }
+  for (size_t w = 0; w < workers.size(); ++w) {
+    queue(w, WorkItem{Frame{}, WorkItem::end});
+    send(w);
+  }
+  for (auto& t : threads) t.join();
+  writer.join();
+
+  PipelineResult r;
+  for (auto& w : workers) {
+    r.stats += w->observer.stats();
+    r.records += w->sink.records();
+  }
+  r.output_ok = output_ok;
+  return r;
+}
+
+}  // namespace pspdr
