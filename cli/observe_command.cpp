@@ -42,6 +42,8 @@ constexpr const char* kUsage =
     "  --output FILE         write flow records to FILE (default: standard output)\n"
     "  --idle-timeout S      complete a flow idle for S seconds of packet time (default 30)\n"
     "  --expiry-timeout S    emit a completed flow S seconds later (default 5)\n"
+    "  --max-flows N         hold at most N flows per worker; at the limit the flow idle\n"
+    "                        longest is emitted early (counted as evicted). Default: no limit\n"
     "  --workers N           observer cores (default 1); flows are spread by a symmetric\n"
     "                        hash, records are the same whatever N\n"
     "  --cores LIST          pin workers to these CPUs, e.g. 2,3 or 2-5\n"
@@ -107,14 +109,28 @@ int usage_error(const std::string& msg) {
   return exit_status::usage;
 }
 
+// Anonymous resident memory (flow tables, buffers): what grows with the flows held.
+// The trace itself is mapped from the page cache and not counted.
+long anonymous_memory_kib() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "RssAnon: %ld kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib;
+}
+
 void print_stats(const ObserverStats& s, double seconds) {
-  std::fprintf(stderr,
-               "pspdr observe: %llu packets (%llu non-IP, %llu short/malformed), %llu flows, "
-               "%llu records, %.3f s (%.0f packets/s)\n",
-               (unsigned long long)s.packets, (unsigned long long)s.non_ip,
-               (unsigned long long)s.malformed, (unsigned long long)s.flows,
-               (unsigned long long)s.emitted, seconds,
-               seconds > 0 ? double(s.packets) / seconds : 0.0);
+  std::string early = s.evicted ? " (" + std::to_string(s.evicted) + " early, at --max-flows)" : "";
+  std::fprintf(
+      stderr,
+      "pspdr observe: %llu packets (%llu non-IP, %llu short/malformed), %llu flows, "
+      "%llu records%s, %.3f s (%.0f packets/s), %.1f MiB anonymous memory\n",
+      (unsigned long long)s.packets, (unsigned long long)s.non_ip, (unsigned long long)s.malformed,
+      (unsigned long long)s.flows, (unsigned long long)s.emitted, early.c_str(), seconds,
+      seconds > 0 ? double(s.packets) / seconds : 0.0, double(anonymous_memory_kib()) / 1024);
   if (s.malformed == 0) return;
   std::string detail;
   for (size_t i = 1; i < s.anomalies.size(); ++i) {
@@ -129,7 +145,7 @@ void print_stats(const ObserverStats& s, double seconds) {
 }  // namespace
 
 int observe_command(int argc, char** argv) {
-  enum { kListChains = 256, kOutput, kIdle, kExpiry, kWorkers, kCores };
+  enum { kListChains = 256, kOutput, kIdle, kExpiry, kWorkers, kCores, kMaxFlows };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
       {"list-chains", no_argument, nullptr, kListChains},
@@ -137,6 +153,7 @@ int observe_command(int argc, char** argv) {
       {"output", required_argument, nullptr, kOutput},
       {"idle-timeout", required_argument, nullptr, kIdle},
       {"expiry-timeout", required_argument, nullptr, kExpiry},
+      {"max-flows", required_argument, nullptr, kMaxFlows},
       {"workers", required_argument, nullptr, kWorkers},
       {"cores", required_argument, nullptr, kCores},
       {"quiet", no_argument, nullptr, 'q'},
@@ -176,6 +193,14 @@ int observe_command(int argc, char** argv) {
         if (*end || n < 1 || n > 256)
           return usage_error("bad --workers '" + std::string(optarg) + "' (1 to 256)");
         pipeline.workers = unsigned(n);
+        break;
+      }
+      case kMaxFlows: {
+        char* end = nullptr;
+        unsigned long n = std::strtoul(optarg, &end, 10);
+        if (*end || n < 1 || n > (1ul << 31))
+          return usage_error("bad --max-flows '" + std::string(optarg) + "'");
+        opts.max_flows = uint32_t(n);
         break;
       }
       case kCores:

@@ -6,7 +6,10 @@
 namespace pspdr {
 
 Observer::Observer(const ChainSet& chains, const ObserverOptions& opts, FlowSink& sink)
-    : chains_(chains), opts_(opts), sink_(sink), table_(opts.initial_flows) {
+    : chains_(chains),
+      opts_(opts),
+      sink_(sink),
+      table_(opts.max_flows ? std::min(opts.initial_flows, opts.max_flows) : opts.initial_flows) {
   // Every pending bin lies within max(timeout) + 1 s of the clock: one lap of the wheel.
   double span = std::ceil(std::max(opts.idle_timeout, opts.expiry_timeout)) + 2;
   size_t slots = std::bit_ceil(size_t(std::max(span, 8.0)));
@@ -122,6 +125,7 @@ void Observer::on_packet(const Packet& p) {
   uint64_t hash = key.symmetric_hash();
   FlowTable::Match m = table_.find(key, hash);
   if (m.id == kNoFlow) {
+    if (opts_.max_flows && table_.size() >= opts_.max_flows) evict_one();
     m.id = table_.insert(key, hash);
     m.rev = key == key.reversed();
     Flow& f = table_[m.id];
@@ -135,6 +139,23 @@ void Observer::on_packet(const Packet& p) {
     set_idle_bin(m.id, int64_t(std::ceil(p.frame.ts + opts_.idle_timeout)));
   if (!chains_.on_packet(f.rec, p, m.rev) && f.state == Flow::State::active)
     complete(m.id, int64_t(std::ceil(double(ptq_) + opts_.expiry_timeout)));
+}
+
+void Observer::evict_one() {
+  // The wheels order flows by when they would time out: the first occupied slot after
+  // the clock holds the flows idle longest. Completed flows go before live ones.
+  for (Wheel* w : {&expiry_, &idle_})
+    for (uint64_t b = uint64_t(ptq_) + 1; b <= uint64_t(ptq_) + wheel_mask_ + 1; ++b)
+      if (uint32_t id = w->heads[b & wheel_mask_]; id != kNoFlow) {
+        ++stats_.evicted;
+        return emit(id);
+      }
+  // Only flows PATHspider would hold to the end are left: emit any of them.
+  table_.for_each([&](uint32_t id) {
+    if (table_.size() < opts_.max_flows) return;
+    ++stats_.evicted;
+    emit(id);
+  });
 }
 
 void Observer::flush() {

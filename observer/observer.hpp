@@ -21,6 +21,10 @@ struct ObserverOptions {
   double idle_timeout = 30;
   double expiry_timeout = 5;
   uint32_t initial_flows = 1 << 16;
+  // Most flows held at once (0: unbounded). At the limit the flow idle longest is
+  // emitted early -- completed flows waiting for expiry first -- so memory stays
+  // bounded under a flood of new flows.
+  uint32_t max_flows = 0;
 };
 
 struct ObserverStats {
@@ -30,6 +34,7 @@ struct ObserverStats {
   uint64_t skipped = 0;    // malformed packets no flow could be found for
   uint64_t flows = 0;      // flows created
   uint64_t emitted = 0;    // flow records handed to the sink
+  uint64_t evicted = 0;    // of those, emitted early because the table was full
   std::array<uint64_t, size_t(Anomaly::count_)> anomalies{};
 
   ObserverStats& operator+=(const ObserverStats& o) {
@@ -39,6 +44,7 @@ struct ObserverStats {
     skipped += o.skipped;
     flows += o.flows;
     emitted += o.emitted;
+    evicted += o.evicted;
     for (size_t i = 0; i < anomalies.size(); ++i) anomalies[i] += o.anomalies[i];
     return *this;
   }
@@ -77,6 +83,7 @@ class Observer {
   void set_idle_bin(uint32_t id, int64_t bin);
   void complete(uint32_t id, int64_t expiry_bin);
   void emit(uint32_t id);
+  void evict_one();
   void wheel_add(Wheel& w, uint32_t id, int64_t bin);
   void wheel_remove(Wheel& w, uint32_t id);
 
