@@ -1,0 +1,45 @@
+// A live packet source: one or more receive queues, each polled by its own worker core
+// (the l3fwd model). Sources spread flows over queues symmetrically -- a symmetric RSS
+// key on NICs, the kernel's symmetric flow hash for AF_PACKET fanout -- so both
+// directions of a flow reach the same worker without any hand-off between cores.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "shared/packet.hpp"
+
+namespace pspdr {
+
+// Counters per queue, read by the stats thread while workers run: only the owning
+// worker writes them.
+struct QueueCounters {
+  uint64_t received = 0;
+  uint64_t dropped = 0;  // lost before the observer saw them (NIC, XDP ring, kernel)
+};
+
+// A source that cannot start: the message names the cause and the fix, in one line.
+struct SourceError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class PacketSource {
+ public:
+  virtual ~PacketSource() = default;
+
+  // Number of receive queues; the pipeline runs one worker per queue.
+  virtual uint32_t queues() const = 0;
+  // Fills up to frames.size() frames from `queue` without blocking (0 if none are
+  // waiting). Called only by that queue's worker; the frames stay valid until the next
+  // receive() on the same queue, which also returns their buffers to the source.
+  virtual uint32_t receive(uint32_t queue, std::span<Frame> frames) = 0;
+  // Finite sources (a replayed trace) say when they have nothing more; live ones never.
+  virtual bool exhausted() const { return false; }
+  virtual QueueCounters counters(uint32_t queue) const = 0;
+  // A one-line description for logs, e.g. "AF_XDP veth0 (2 queues, zero-copy)".
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace pspdr
