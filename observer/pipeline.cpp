@@ -3,7 +3,6 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include <atomic>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -18,48 +17,11 @@ namespace {
 
 constexpr size_t kRingSize = 1 << 14;
 constexpr size_t kBurst = 64;
-constexpr size_t kChunkBytes = 256 << 10;
 
 // A frame for a worker, or (data == nullptr) a clock advance, or the end of input.
 struct WorkItem {
   Frame frame;
   enum Kind : uint8_t { packet, clock, end } kind = packet;
-};
-
-// Records formatted by a worker, handed to the writer in chunks: one allocation per
-// chunk of many records, none per packet.
-struct Chunk {
-  std::string* text = nullptr;  // owned by the receiver; nullptr: the worker is done
-};
-
-class ChunkSink final : public FlowSink {
- public:
-  ChunkSink(const ChainSet& chains, SpscRing<Chunk>& ring) : chains_(chains), ring_(ring) {}
-  void emit(const Flow& flow) override {
-    write_flow_record(w_, chains_, flow);
-    w_.end_line();
-    ++records_;
-    if (w_.buffer().size() >= kChunkBytes) hand_over();
-  }
-  void hand_over() {
-    if (w_.buffer().empty()) return;
-    push(Chunk{new std::string(std::move(w_.buffer()))});
-    w_.clear();
-  }
-  void finish() {
-    hand_over();
-    push(Chunk{});
-  }
-  uint64_t records() const { return records_; }
-
- private:
-  void push(const Chunk& c) {
-    while (!ring_.push(c)) std::this_thread::yield();
-  }
-  const ChainSet& chains_;
-  SpscRing<Chunk>& ring_;
-  JsonWriter w_;
-  uint64_t records_ = 0;
 };
 
 void pin(std::thread& t, int cpu) {
@@ -71,10 +33,9 @@ void pin(std::thread& t, int cpu) {
 
 struct Worker {
   Worker(const ChainSet& chains, const ObserverOptions& opts)
-      : in(kRingSize), out(64), sink(chains, out), observer(chains, opts, sink) {}
+      : in(kRingSize), sink(chains), observer(chains, opts, sink) {}
   SpscRing<WorkItem> in;
-  SpscRing<Chunk> out;
-  ChunkSink sink;
+  ChunkFlowSink sink;
   Observer observer;
 
   void run() {
@@ -136,29 +97,9 @@ PipelineResult run_pipeline(TraceFile& trace, const ChainSet& chains, const Obse
     if (i < pipeline.cores.size()) pin(threads.back(), pipeline.cores[i]);
   }
 
-  // The writer: drains every worker's chunks until all have finished.
-  bool output_ok = true;
-  std::thread writer([&] {
-    size_t done = 0;
-    while (done < workers.size()) {
-      bool idle = true;
-      for (auto& w : workers) {
-        Chunk c;
-        while (w->out.pop(std::span<Chunk>(&c, 1)) == 1) {
-          idle = false;
-          if (!c.text) {
-            ++done;
-            break;
-          }
-          output_ok =
-              std::fwrite(c.text->data(), 1, c.text->size(), out) == c.text->size() && output_ok;
-          delete c.text;
-        }
-      }
-      if (idle) std::this_thread::yield();
-    }
-    output_ok = std::fflush(out) == 0 && output_ok;
-  });
+  std::vector<ChunkFlowSink*> sinks;
+  for (auto& w : workers) sinks.push_back(&w->sink);
+  ChunkWriter writer(out, sinks);
 
   // The dispatcher (this thread): one burst per worker at a time.
   std::vector<std::vector<WorkItem>> bursts(workers.size());
@@ -196,7 +137,7 @@ PipelineResult run_pipeline(TraceFile& trace, const ChainSet& chains, const Obse
     send(w);
   }
   for (auto& t : threads) t.join();
-  writer.join();
+  bool output_ok = writer.join();
 
   PipelineResult r;
   for (auto& w : workers) {

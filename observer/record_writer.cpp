@@ -1,5 +1,7 @@
 #include "observer/record_writer.hpp"
 
+#include <chrono>
+
 namespace pspdr {
 
 void write_flow_record(JsonWriter& w, const ChainSet& chains, const Flow& flow) {
@@ -22,6 +24,61 @@ bool NdjsonFlowWriter::flush() {
   bool ok = b.empty() || std::fwrite(b.data(), 1, b.size(), out_) == b.size();
   w_.clear();
   return ok && std::fflush(out_) == 0;
+}
+
+namespace {
+constexpr size_t kChunkBytes = 256 << 10;
+}
+
+void ChunkFlowSink::emit(const Flow& flow) {
+  write_flow_record(w_, chains_, flow);
+  w_.end_line();
+  ++records_;
+  if (w_.buffer().size() >= kChunkBytes) hand_over();
+}
+
+void ChunkFlowSink::hand_over() {
+  if (w_.buffer().empty()) return;
+  push(new std::string(std::move(w_.buffer())));
+  w_.clear();
+}
+
+void ChunkFlowSink::finish() {
+  hand_over();
+  push(nullptr);
+}
+
+void ChunkFlowSink::push(std::string* chunk) {
+  while (!ring_.push(chunk)) std::this_thread::yield();
+}
+
+ChunkWriter::ChunkWriter(FILE* out, std::vector<ChunkFlowSink*> sinks)
+    : out_(out), sinks_(std::move(sinks)), thread_([this] { run(); }) {}
+
+void ChunkWriter::run() {
+  size_t finished = 0;
+  while (finished < sinks_.size()) {
+    bool idle = true;
+    for (ChunkFlowSink* s : sinks_) {
+      std::string* chunk;
+      while (s->ring().pop(std::span<std::string*>(&chunk, 1)) == 1) {
+        idle = false;
+        if (!chunk) {
+          ++finished;
+          break;
+        }
+        ok_ = std::fwrite(chunk->data(), 1, chunk->size(), out_) == chunk->size() && ok_;
+        delete chunk;
+      }
+    }
+    if (idle) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ok_ = std::fflush(out_) == 0 && ok_;
+}
+
+bool ChunkWriter::join() {
+  if (thread_.joinable()) thread_.join();
+  return ok_;
 }
 
 }  // namespace pspdr

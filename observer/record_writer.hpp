@@ -3,9 +3,13 @@
 #pragma once
 
 #include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "chains/chain_set.hpp"
 #include "observer/observer.hpp"
+#include "observer/spsc_ring.hpp"
 #include "shared/json_writer.hpp"
 
 namespace pspdr {
@@ -28,6 +32,43 @@ class NdjsonFlowWriter final : public FlowSink {
   FILE* out_;
   JsonWriter w_;
   uint64_t records_ = 0;
+};
+
+// For worker cores: formats records and hands them to the writer thread in chunks of
+// many records through a lock-free ring -- one allocation per chunk, none per packet.
+class ChunkFlowSink final : public FlowSink {
+ public:
+  explicit ChunkFlowSink(const ChainSet& chains) : chains_(chains), ring_(64) {}
+  void emit(const Flow& flow) override;
+  // Hands over what is buffered now (e.g. once a second, so live output is not held).
+  void hand_over();
+  // The worker is done: hands over the rest and tells the writer.
+  void finish();
+  uint64_t records() const { return records_; }
+  SpscRing<std::string*>& ring() { return ring_; }
+
+ private:
+  void push(std::string* chunk);
+  const ChainSet& chains_;
+  SpscRing<std::string*> ring_;  // nullptr marks the end
+  JsonWriter w_;
+  uint64_t records_ = 0;
+};
+
+// The one writer: a thread draining every worker's ring into `out` until all finished.
+class ChunkWriter {
+ public:
+  ChunkWriter(FILE* out, std::vector<ChunkFlowSink*> sinks);
+  ~ChunkWriter() { join(); }
+  // Waits for the workers' last chunks; false if writing failed.
+  bool join();
+
+ private:
+  void run();
+  FILE* out_;
+  std::vector<ChunkFlowSink*> sinks_;
+  bool ok_ = true;
+  std::thread thread_;
 };
 
 }  // namespace pspdr
