@@ -1,7 +1,12 @@
-// pspdr observe: run the observer over a trace and write flow records.
+// pspdr observe (and pspdr-observe): run the observer over a trace or a live source
+// and write flow records.
 #include <getopt.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -14,6 +19,8 @@
 
 #include "chains/chain_set.hpp"
 #include "cli/command.hpp"
+#include "observer/af_packet_source.hpp"
+#include "observer/live_pipeline.hpp"
 #include "observer/observer.hpp"
 #include "observer/pipeline.hpp"
 #include "observer/trace_file.hpp"
@@ -21,10 +28,12 @@
 namespace pspdr {
 namespace {
 
+const char* g_prog = "pspdr observe";  // the front end in use, for messages
+
 constexpr const char* kUsage =
-    "usage: pspdr observe [-h] [--list-chains] -i SOURCE [--output FILE]\n"
-    "                     [--idle-timeout S] [--expiry-timeout S] [--workers N]\n"
-    "                     [--cores LIST] [-q] [CHAIN ...]\n"
+    "usage: %1$s [-h] [--list-chains] -i SOURCE [--output FILE] [--idle-timeout S]\n"
+    "       %2$*3$s [--expiry-timeout S] [--max-flows N] [--workers N] [--queues N]\n"
+    "       %2$*3$s [--cores LIST] [--duration S] [-q] [CHAIN ...]\n"
     "\n"
     "Passively observe packets and write one flow record per flow (ndjson), with the\n"
     "fields of the chosen chains, exactly as PATHspider's observer would.\n"
@@ -38,23 +47,29 @@ constexpr const char* kUsage =
     "  --list-chains         list the available chains and their fields, then exit\n"
     "  -i, --interface SOURCE\n"
     "                        a pcap or pcapng trace (format detected from its content,\n"
-    "                        any file name)\n"
+    "                        any file name), or a network interface captured live with\n"
+    "                        AF_PACKET (root or CAP_NET_RAW)\n"
     "  --output FILE         write flow records to FILE (default: standard output)\n"
     "  --idle-timeout S      complete a flow idle for S seconds of packet time (default 30)\n"
     "  --expiry-timeout S    emit a completed flow S seconds later (default 5)\n"
     "  --max-flows N         hold at most N flows per worker; at the limit the flow idle\n"
-    "                        longest is emitted early (counted as evicted). Default: no limit\n"
-    "  --workers N           observer cores (default 1); flows are spread by a symmetric\n"
-    "                        hash, records are the same whatever N\n"
+    "                        longest is emitted early (and counted). Default: no limit\n"
+    "  --workers N           traces: observer cores (default 1); flows are spread by a\n"
+    "                        symmetric hash, records are the same whatever N\n"
+    "  --queues N            live sources: receive queues, one worker core each (default 1)\n"
     "  --cores LIST          pin workers to these CPUs, e.g. 2,3 or 2-5\n"
+    "  --duration S          live sources: stop after S seconds (default: at SIGINT/SIGTERM)\n"
     "  -q, --quiet           no progress or statistics on standard error\n"
     "\n"
-    "A statistics line goes to standard error at the end (packets, non-IP, short or\n"
-    "malformed, flows); progress is shown every second when standard error is a terminal.\n"
+    "Statistics go to standard error: at the end (packets, non-IP, short or malformed,\n"
+    "flows, records), and every second while standard error is a terminal (progress for\n"
+    "traces; packets/s per core, drops, active flows and records for live sources).\n"
+    "Live capture stops at SIGINT or SIGTERM, then every flow is flushed.\n"
     "Exit status: 0 on success (also when a damaged trace was read up to the damage),\n"
-    "1 when the trace cannot be read at all or the output fails, 2 on a usage error.\n"
+    "1 when the source cannot be read or the output fails, 2 on a usage error.\n"
     "\n"
-    "example: pspdr observe -i capture.pcap basic tcp ecn >flows.ndjson\n";
+    "examples: %1$s -i capture.pcap basic tcp ecn >flows.ndjson\n"
+    "          %1$s -i eth1 --queues 2 --cores 2,3 basic tcp ecn >flows.ndjson\n";
 
 void list_chains() {
   std::printf("The following chains are available:\n\n");
@@ -105,7 +120,7 @@ bool parse_cores(const std::string& text, std::vector<int>& cores) {
 }
 
 int usage_error(const std::string& msg) {
-  std::fprintf(stderr, "pspdr observe: %s (see pspdr observe --help)\n", msg.c_str());
+  std::fprintf(stderr, "%s: %s (see %s --help)\n", g_prog, msg.c_str(), g_prog);
   return exit_status::usage;
 }
 
@@ -124,13 +139,14 @@ long anonymous_memory_kib() {
 
 void print_stats(const ObserverStats& s, double seconds) {
   std::string early = s.evicted ? " (" + std::to_string(s.evicted) + " early, at --max-flows)" : "";
-  std::fprintf(
-      stderr,
-      "pspdr observe: %llu packets (%llu non-IP, %llu short/malformed), %llu flows, "
-      "%llu records%s, %.3f s (%.0f packets/s), %.1f MiB anonymous memory\n",
-      (unsigned long long)s.packets, (unsigned long long)s.non_ip, (unsigned long long)s.malformed,
-      (unsigned long long)s.flows, (unsigned long long)s.emitted, early.c_str(), seconds,
-      seconds > 0 ? double(s.packets) / seconds : 0.0, double(anonymous_memory_kib()) / 1024);
+  std::fprintf(stderr,
+               "%s: %llu packets (%llu non-IP, %llu short/malformed), %llu flows, "
+               "%llu records%s, %.3f s (%.0f packets/s), %.1f MiB anonymous memory\n",
+               g_prog, (unsigned long long)s.packets, (unsigned long long)s.non_ip,
+               (unsigned long long)s.malformed, (unsigned long long)s.flows,
+               (unsigned long long)s.emitted, early.c_str(), seconds,
+               seconds > 0 ? double(s.packets) / seconds : 0.0,
+               double(anonymous_memory_kib()) / 1024);
   if (s.malformed == 0) return;
   std::string detail;
   for (size_t i = 1; i < s.anomalies.size(); ++i) {
@@ -138,112 +154,66 @@ void print_stats(const ObserverStats& s, double seconds) {
     if (!detail.empty()) detail += ", ";
     detail += std::to_string(s.anomalies[i]) + " " + std::string(anomaly_name(Anomaly(i)));
   }
-  std::fprintf(stderr, "pspdr observe: malformed: %s; %llu of them could not be observed\n",
+  std::fprintf(stderr, "%s: malformed: %s; %llu of them could not be observed\n", g_prog,
                detail.c_str(), (unsigned long long)s.skipped);
 }
 
-}  // namespace
+// SIGINT/SIGTERM end a live capture; the workers then flush every flow.
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
 
-int observe_command(int argc, char** argv) {
-  enum { kListChains = 256, kOutput, kIdle, kExpiry, kWorkers, kCores, kMaxFlows };
-  static const option long_opts[] = {
-      {"help", no_argument, nullptr, 'h'},
-      {"list-chains", no_argument, nullptr, kListChains},
-      {"interface", required_argument, nullptr, 'i'},
-      {"output", required_argument, nullptr, kOutput},
-      {"idle-timeout", required_argument, nullptr, kIdle},
-      {"expiry-timeout", required_argument, nullptr, kExpiry},
-      {"max-flows", required_argument, nullptr, kMaxFlows},
-      {"workers", required_argument, nullptr, kWorkers},
-      {"cores", required_argument, nullptr, kCores},
-      {"quiet", no_argument, nullptr, 'q'},
-      {nullptr, 0, nullptr, 0},
-  };
+struct Settings {
   std::string source, output;
   ObserverOptions opts;
   PipelineOptions pipeline;
+  LiveOptions live;
+  uint32_t queues = 1;
   bool quiet = false;
-  optind = 1;
-  opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, "hi:q", long_opts, nullptr)) != -1;) {
-    switch (c) {
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return exit_status::ok;
-      case kListChains:
-        list_chains();
-        return exit_status::ok;
-      case 'i':
-        source = optarg;
-        break;
-      case kOutput:
-        output = optarg;
-        break;
-      case kIdle:
-        if (!parse_seconds(optarg, opts.idle_timeout))
-          return usage_error("bad --idle-timeout '" + std::string(optarg) + "'");
-        break;
-      case kExpiry:
-        if (!parse_seconds(optarg, opts.expiry_timeout))
-          return usage_error("bad --expiry-timeout '" + std::string(optarg) + "'");
-        break;
-      case kWorkers: {
-        char* end = nullptr;
-        unsigned long n = std::strtoul(optarg, &end, 10);
-        if (*end || n < 1 || n > 256)
-          return usage_error("bad --workers '" + std::string(optarg) + "' (1 to 256)");
-        pipeline.workers = unsigned(n);
-        break;
-      }
-      case kMaxFlows: {
-        char* end = nullptr;
-        unsigned long n = std::strtoul(optarg, &end, 10);
-        if (*end || n < 1 || n > (1ul << 31))
-          return usage_error("bad --max-flows '" + std::string(optarg) + "'");
-        opts.max_flows = uint32_t(n);
-        break;
-      }
-      case kCores:
-        if (!parse_cores(optarg, pipeline.cores))
-          return usage_error("bad --cores '" + std::string(optarg) + "'");
-        break;
-      case 'q':
-        quiet = true;
-        break;
-      default:
-        return usage_error(optopt ? "option -" + std::string(1, char(optopt)) +
-                                        " is unknown or needs a value"
-                                  : "unknown option '" + std::string(argv[optind - 1]) + "'");
-    }
-  }
-  if (source.empty()) return usage_error("no source: give -i TRACE");
+  std::vector<std::string> chains;
+};
 
-  std::vector<std::string> names(argv + optind, argv + argc);
-  ChainSet chains;
-  try {
-    chains = ChainSet::from_names(names);
-  } catch (const std::invalid_argument& e) {
-    return usage_error(e.what());
-  }
+bool is_regular_file(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
 
+// Opens the live source SOURCE names; nullptr when it names no interface.
+std::unique_ptr<PacketSource> open_live(const Settings& s) {
+  if (if_nametoindex(s.source.c_str()) == 0) return nullptr;
+  return std::make_unique<AfPacketSource>(s.source, AfPacketOptions{.queues = s.queues});
+}
+
+FILE* open_output(const std::string& output) {
+  if (output.empty() || output == "-") return stdout;
+  FILE* out = std::fopen(output.c_str(), "w");
+  if (!out)
+    std::fprintf(stderr, "%s: cannot write %s: %s\n", g_prog, output.c_str(), std::strerror(errno));
+  return out;
+}
+
+// Closes the output; false if anything written was lost.
+bool close_output(FILE* out, bool written, const std::string& output) {
+  if (out != stdout) written = std::fclose(out) == 0 && written;
+  if (!written)
+    std::fprintf(stderr, "%s: writing %s failed: %s\n", g_prog,
+                 output.empty() ? "standard output" : output.c_str(), std::strerror(errno));
+  return written;
+}
+
+int observe_trace(const Settings& s, const ChainSet& chains) {
   std::unique_ptr<TraceFile> trace;
   try {
-    trace = std::make_unique<TraceFile>(source);
+    trace = std::make_unique<TraceFile>(s.source);
   } catch (const TraceOpenError& e) {
-    std::fprintf(stderr, "pspdr observe: %s\n", e.what());
+    std::fprintf(stderr, "%s: %s\n", g_prog, e.what());
     return exit_status::failure;
   }
-  FILE* out = stdout;
-  if (!output.empty() && output != "-") {
-    out = std::fopen(output.c_str(), "w");
-    if (!out) {
-      std::fprintf(stderr, "pspdr observe: cannot write %s: %s\n", output.c_str(),
-                   std::strerror(errno));
-      return exit_status::failure;
-    }
-  }
+  FILE* out = open_output(s.output);
+  if (!out) return exit_status::failure;
 
-  bool progress = !quiet && isatty(STDERR_FILENO);
+  bool progress = !s.quiet && isatty(STDERR_FILENO);
   auto start = std::chrono::steady_clock::now();
   auto last_report = start;
   ProgressFn report;
@@ -253,31 +223,163 @@ int observe_command(int argc, char** argv) {
       if (now - last_report < std::chrono::seconds(1)) return;
       last_report = now;
       double secs = std::chrono::duration<double>(now - start).count();
-      std::fprintf(stderr, "\rpspdr observe: %llu packets, %.0f%% of %s, %.2f M packets/s   ",
+      std::fprintf(stderr, "\r%s: %llu packets, %.0f%% of %s, %.2f M packets/s   ", g_prog,
                    (unsigned long long)packets, 100.0 * double(offset) / double(trace->size()),
-                   source.c_str(), double(packets) / secs / 1e6);
+                   s.source.c_str(), double(packets) / secs / 1e6);
     };
-  PipelineResult result = run_pipeline(*trace, chains, opts, pipeline, out, report);
+  PipelineResult result = run_pipeline(*trace, chains, s.opts, s.pipeline, out, report);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (progress) std::fputc('\n', stderr);
 
-  bool written = result.output_ok;
-  if (out != stdout) written = std::fclose(out) == 0 && written;
+  bool written = close_output(out, result.output_ok, s.output);
   for (uint32_t link : trace->unsupported_links())
-    std::fprintf(stderr,
-                 "pspdr observe: %s: link type %u is not supported; its frames count as non-IP\n",
-                 source.c_str(), link);
+    std::fprintf(stderr, "%s: %s: link type %u is not supported; its frames count as non-IP\n",
+                 g_prog, s.source.c_str(), link);
   if (!trace->damage().empty())
-    std::fprintf(stderr,
-                 "pspdr observe: %s: damaged %s trace: %s; everything before it was observed\n",
-                 source.c_str(), trace->format(), trace->damage().c_str());
-  if (!quiet) print_stats(result.stats, secs);
-  if (!written) {
-    std::fprintf(stderr, "pspdr observe: writing %s failed: %s\n",
-                 output.empty() ? "standard output" : output.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "%s: %s: damaged %s trace: %s; everything before it was observed\n",
+                 g_prog, s.source.c_str(), trace->format(), trace->damage().c_str());
+  if (!s.quiet) print_stats(result.stats, secs);
+  return written ? exit_status::ok : exit_status::failure;
+}
+
+int observe_live(const Settings& s, const ChainSet& chains, PacketSource& source) {
+  FILE* out = open_output(s.output);
+  if (!out) return exit_status::failure;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  if (!s.quiet) std::fprintf(stderr, "%s: capturing on %s\n", g_prog, source.describe().c_str());
+
+  LiveOptions live = s.live;
+  live.stats_each_second = !s.quiet && isatty(STDERR_FILENO);
+  LiveResult r = run_live(source, chains, s.opts, live, out, g_stop);
+  bool written = close_output(out, r.output_ok, s.output);
+  if (!s.quiet) {
+    uint64_t dropped = 0;
+    for (const QueueCounters& q : r.queues) dropped += q.dropped;
+    std::fprintf(stderr, "%s: %llu packets dropped before the observer (%s)\n", g_prog,
+                 (unsigned long long)dropped, source.describe().c_str());
+    print_stats(r.stats, r.seconds);
+  }
+  return written ? exit_status::ok : exit_status::failure;
+}
+
+}  // namespace
+
+int observe_command(int argc, char** argv) {
+  g_prog = std::strcmp(argv[0], "observe") == 0 ? "pspdr observe" : "pspdr-observe";
+  enum {
+    kListChains = 256,
+    kOutput,
+    kIdle,
+    kExpiry,
+    kWorkers,
+    kCores,
+    kMaxFlows,
+    kQueues,
+    kDuration
+  };
+  static const option long_opts[] = {
+      {"help", no_argument, nullptr, 'h'},
+      {"list-chains", no_argument, nullptr, kListChains},
+      {"interface", required_argument, nullptr, 'i'},
+      {"output", required_argument, nullptr, kOutput},
+      {"idle-timeout", required_argument, nullptr, kIdle},
+      {"expiry-timeout", required_argument, nullptr, kExpiry},
+      {"max-flows", required_argument, nullptr, kMaxFlows},
+      {"workers", required_argument, nullptr, kWorkers},
+      {"queues", required_argument, nullptr, kQueues},
+      {"cores", required_argument, nullptr, kCores},
+      {"duration", required_argument, nullptr, kDuration},
+      {"quiet", no_argument, nullptr, 'q'},
+      {nullptr, 0, nullptr, 0},
+  };
+  Settings s;
+  auto count = [](const char* text, unsigned long max, auto& into) {
+    char* end = nullptr;
+    unsigned long n = std::strtoul(text, &end, 10);
+    if (*end || n < 1 || n > max) return false;
+    into = decltype(into + 0)(n);
+    return true;
+  };
+  optind = 1;
+  opterr = 0;
+  for (int c; (c = getopt_long(argc, argv, "hi:q", long_opts, nullptr)) != -1;) {
+    std::string arg = optarg ? optarg : "";
+    switch (c) {
+      case 'h': {
+        int pad = int(std::strlen(g_prog));
+        std::printf(kUsage, g_prog, "", pad);
+        return exit_status::ok;
+      }
+      case kListChains:
+        list_chains();
+        return exit_status::ok;
+      case 'i':
+        s.source = arg;
+        break;
+      case kOutput:
+        s.output = arg;
+        break;
+      case kIdle:
+        if (!parse_seconds(optarg, s.opts.idle_timeout))
+          return usage_error("bad --idle-timeout '" + arg + "'");
+        break;
+      case kExpiry:
+        if (!parse_seconds(optarg, s.opts.expiry_timeout))
+          return usage_error("bad --expiry-timeout '" + arg + "'");
+        break;
+      case kDuration:
+        if (!parse_seconds(optarg, s.live.duration))
+          return usage_error("bad --duration '" + arg + "'");
+        break;
+      case kMaxFlows:
+        if (!count(optarg, 1ul << 31, s.opts.max_flows))
+          return usage_error("bad --max-flows '" + arg + "'");
+        break;
+      case kWorkers:
+        if (!count(optarg, 256, s.pipeline.workers))
+          return usage_error("bad --workers '" + arg + "' (1 to 256)");
+        break;
+      case kQueues:
+        if (!count(optarg, 256, s.queues))
+          return usage_error("bad --queues '" + arg + "' (1 to 256)");
+        break;
+      case kCores:
+        if (!parse_cores(arg, s.pipeline.cores)) return usage_error("bad --cores '" + arg + "'");
+        s.live.cores = s.pipeline.cores;
+        break;
+      case 'q':
+        s.quiet = true;
+        break;
+      default:
+        return usage_error(optopt ? "option -" + std::string(1, char(optopt)) +
+                                        " is unknown or needs a value"
+                                  : "unknown option '" + std::string(argv[optind - 1]) + "'");
+    }
+  }
+  if (s.source.empty()) return usage_error("no source: give -i TRACE or -i INTERFACE");
+
+  s.chains.assign(argv + optind, argv + argc);
+  ChainSet chains;
+  try {
+    chains = ChainSet::from_names(s.chains);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  }
+
+  if (is_regular_file(s.source)) return observe_trace(s, chains);
+  std::unique_ptr<PacketSource> source;
+  try {
+    source = open_live(s);
+  } catch (const SourceError& e) {
+    std::fprintf(stderr, "%s: %s\n", g_prog, e.what());
     return exit_status::failure;
   }
-  return exit_status::ok;
+  if (source) return observe_live(s, chains, *source);
+  // Neither a file nor an interface: let the trace reader say why the file is unusable.
+  return observe_trace(s, chains);
 }
 
 }  // namespace pspdr

@@ -1,0 +1,51 @@
+// AF_PACKET with TPACKET_V3: any interface the kernel has, no driver support needed.
+// Several queues are sockets in one PACKET_FANOUT_HASH group: the kernel spreads
+// packets by its flow hash, which it makes symmetric, so both directions of a flow
+// reach the same socket and so the same worker. Frames are read in place from the
+// memory-mapped ring blocks.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "observer/packet_source.hpp"
+
+namespace pspdr {
+
+struct AfPacketOptions {
+  uint32_t queues = 1;
+  uint32_t block_size = 1 << 20;  // a power of two, at least a page
+  uint32_t blocks = 32;           // per queue
+};
+
+class AfPacketSource final : public PacketSource {
+ public:
+  AfPacketSource(const std::string& ifname, const AfPacketOptions& opts);  // throws SourceError
+  ~AfPacketSource() override;
+
+  uint32_t queues() const override { return uint32_t(rings_.size()); }
+  uint32_t receive(uint32_t queue, std::span<Frame> frames) override;
+  QueueCounters counters(uint32_t queue) const override;
+  std::string describe() const override;
+
+ private:
+  struct Ring {
+    int fd = -1;
+    uint8_t* map = nullptr;
+    size_t map_size = 0;
+    uint32_t block = 0;             // block being read
+    const uint8_t* next = nullptr;  // next packet header in it; null: block not yet opened
+    uint32_t left = 0;              // packets left in it
+    bool release_pending = false;   // the block read last is handed back at the next receive
+    QueueCounters counters;
+  };
+
+  void release_block(Ring& r);
+
+  std::string ifname_;
+  AfPacketOptions opts_;
+  LinkType link_ = LinkType::ethernet;
+  std::vector<Ring> rings_;
+};
+
+}  // namespace pspdr

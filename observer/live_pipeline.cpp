@@ -1,0 +1,154 @@
+#include "observer/live_pipeline.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "observer/record_writer.hpp"
+
+namespace pspdr {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr uint32_t kBurst = 64;
+
+// What a worker publishes for the stats line; written only by its worker.
+struct alignas(64) Published {
+  std::atomic<uint64_t> packets{0};
+  std::atomic<uint64_t> active{0};
+  std::atomic<uint64_t> records{0};
+};
+
+struct Worker {
+  Worker(const ChainSet& chains, const ObserverOptions& opts)
+      : sink(chains), observer(chains, opts, sink) {}
+  ChunkFlowSink sink;
+  Observer observer;
+  Published published;
+};
+
+void advance_shared_clock(std::atomic<int64_t>& clock, int64_t second) {
+  int64_t seen = clock.load(std::memory_order_relaxed);
+  while (second > seen && !clock.compare_exchange_weak(seen, second, std::memory_order_relaxed)) {
+  }
+}
+
+void poll_queue(PacketSource& source, uint32_t queue, Worker& w, std::atomic<int64_t>& clock,
+                const std::atomic<bool>& done) {
+  Frame frames[kBurst];
+  auto next_handover = Clock::now() + std::chrono::seconds(1);
+  uint32_t idle = 0;
+  while (!done.load(std::memory_order_relaxed)) {
+    uint32_t n = source.receive(queue, frames);
+    if (n == 0) {
+      if (source.exhausted()) break;
+      if (++idle > 1024) {  // nothing arriving: stop burning the core at full speed
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        idle = 0;
+      }
+    } else {
+      idle = 0;
+      double newest = frames[0].ts;
+      for (uint32_t i = 1; i < n; ++i) newest = std::max(newest, frames[i].ts);
+      advance_shared_clock(clock, int64_t(std::ceil(newest)));
+      w.observer.advance_clock(double(clock.load(std::memory_order_relaxed)));
+      for (uint32_t i = 0; i < n; ++i) {
+        if (i + 1 < n) __builtin_prefetch(frames[i + 1].data);
+        w.observer.on_frame(frames[i]);
+      }
+      w.published.packets.store(w.observer.stats().packets, std::memory_order_relaxed);
+    }
+    if (Clock::now() >= next_handover) {  // live output is written at least once a second
+      next_handover += std::chrono::seconds(1);
+      w.sink.hand_over();
+      w.published.active.store(w.observer.active_flows(), std::memory_order_relaxed);
+      w.published.records.store(w.sink.records(), std::memory_order_relaxed);
+    }
+  }
+  w.observer.flush();
+  w.published.records.store(w.sink.records(), std::memory_order_relaxed);
+  w.sink.finish();
+}
+
+void print_live_stats(PacketSource& source, std::vector<std::unique_ptr<Worker>>& workers,
+                      std::vector<uint64_t>& last, double interval) {
+  std::string line = "pspdr-observe:";
+  uint64_t active = 0, records = 0, dropped = 0;
+  for (size_t q = 0; q < workers.size(); ++q) {
+    uint64_t p = workers[q]->published.packets.load(std::memory_order_relaxed);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " core%zu %.2f Mpps", q, double(p - last[q]) / interval / 1e6);
+    line += buf;
+    last[q] = p;
+    active += workers[q]->published.active.load(std::memory_order_relaxed);
+    records += workers[q]->published.records.load(std::memory_order_relaxed);
+    dropped += source.counters(uint32_t(q)).dropped;
+  }
+  std::fprintf(stderr, "%s | %llu dropped | %llu flows active | %llu records\n", line.c_str(),
+               (unsigned long long)dropped, (unsigned long long)active,
+               (unsigned long long)records);
+}
+
+}  // namespace
+
+LiveResult run_live(PacketSource& source, const ChainSet& chains, const ObserverOptions& opts,
+                    const LiveOptions& live, FILE* out, const std::atomic<bool>& stop) {
+  uint32_t queues = source.queues();
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<ChunkFlowSink*> sinks;
+  for (uint32_t q = 0; q < queues; ++q) {
+    workers.push_back(std::make_unique<Worker>(chains, opts));
+    sinks.push_back(&workers.back()->sink);
+  }
+  ChunkWriter writer(out, sinks);
+
+  std::atomic<int64_t> clock{0};
+  std::atomic<bool> done{false};
+  std::atomic<uint32_t> running{queues};
+  std::vector<std::thread> threads;
+  auto start = Clock::now();
+  for (uint32_t q = 0; q < queues; ++q) {
+    threads.emplace_back([&, q] {
+      poll_queue(source, q, *workers[q], clock, done);
+      running.fetch_sub(1);
+    });
+    if (q < live.cores.size()) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(live.cores[q], &set);
+      pthread_setaffinity_np(threads.back().native_handle(), sizeof set, &set);
+    }
+  }
+
+  std::vector<uint64_t> last(queues, 0);
+  auto next_stats = start + std::chrono::seconds(1);
+  while (running.load() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto now = Clock::now();
+    bool timed_out =
+        live.duration > 0 && std::chrono::duration<double>(now - start).count() >= live.duration;
+    if (stop.load() || timed_out) done.store(true);
+    if (live.stats_each_second && now >= next_stats) {
+      print_live_stats(source, workers, last, 1.0);
+      next_stats += std::chrono::seconds(1);
+    }
+  }
+  for (auto& t : threads) t.join();
+
+  LiveResult r;
+  r.output_ok = writer.join();
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (uint32_t q = 0; q < queues; ++q) {
+    r.stats += workers[q]->observer.stats();
+    r.records += workers[q]->sink.records();
+    r.queues.push_back(source.counters(q));
+  }
+  return r;
+}
+
+}  // namespace pspdr
