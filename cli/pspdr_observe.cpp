@@ -2,4 +2,6 @@
 // `pspdr observe` (see observe_command.cpp), under the name campaign scripts expect.
 #include "cli/command.hpp"
 
-int main(int argc, char** argv) { return pspdr::observe_command(argc, argv); }
+int main(int argc, char** argv) {
+  return pspdr::observe_command(argc, argv);
+}
