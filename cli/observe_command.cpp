@@ -378,8 +378,12 @@ int observe_command(int argc, char** argv) {
     return exit_status::failure;
   }
   if (source) return observe_live(s, chains, *source);
-  // Neither a file nor an interface: let the trace reader say why the file is unusable.
-  return observe_trace(s, chains);
+  if (access(s.source.c_str(), F_OK) != 0 && s.source.find('/') == std::string::npos) {
+    std::fprintf(stderr, "%s: %s: no such trace file or network interface (see ip link)\n", g_prog,
+                 s.source.c_str());
+    return exit_status::failure;
+  }
+  return observe_trace(s, chains);  // the trace reader says why the file is unusable
 }
 
 }  // namespace pspdr

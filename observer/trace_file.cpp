@@ -160,6 +160,7 @@ bool TraceFile::read_interface(uint64_t at, const uint8_t* body, uint32_t len) {
   Interface ifc;
   uint32_t number = u16(body);
   ifc.link = checked_link(number);
+  ifc.snaplen = u32(body + 4);
   // Options: code(2) length(2) value padded to 4.
   uint32_t p = 8;
   while (p + 4 <= len) {
@@ -229,6 +230,9 @@ bool TraceFile::next_pcapng(Frame& f) {
     if (ifid >= interfaces_.size())
       return stop(at, "packet for undeclared interface " + std::to_string(ifid));
     const Interface& ifc = interfaces_[ifid];
+    // An SPB's captured length is its original length cut to the interface's snap
+    // length (pcapng spec, as libpcap reads it); its block's padding is not packet data.
+    if (type == kSpb && ifc.snaplen != 0) caplen = std::min(caplen, ifc.snaplen);
     uint64_t ups = ifc.units_per_second;
     f.data = pkt;
     f.caplen = caplen;

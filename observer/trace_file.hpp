@@ -44,6 +44,7 @@ class TraceFile {
     LinkType link = LinkType::ethernet;
     uint64_t units_per_second = 1000000;
     int64_t offset_seconds = 0;
+    uint32_t snaplen = 0;  // 0: no limit
   };
 
   bool next_pcap(Frame& f);
