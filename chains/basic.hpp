@@ -36,12 +36,12 @@ struct BasicChain {
     s.sip = IpAddress(p.ip.version, p.ip.src());
     s.dip = IpAddress(p.ip.version, p.ip.dst());
     s.proto = p.ip.proto;
-    if (p.udp) {
-      s.sp = p.udp.sport();
-      s.dp = p.udp.dport();
-    } else if (p.tcp) {
-      s.sp = p.tcp.sport();
-      s.dp = p.tcp.dport();
+    // python-libtrace gives PATHspider a TCP or UDP object as soon as the first four
+    // transport bytes are captured, whatever the rest of the header looks like.
+    Bytes l4 = p.ip.l4();
+    if ((p.ip.proto == ipproto::tcp || p.ip.proto == ipproto::udp) && l4.size >= 4) {
+      s.sp = load_be16(l4.data);
+      s.dp = load_be16(l4.data + 2);
     }
   }
 
