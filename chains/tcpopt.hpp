@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <optional>
 
@@ -65,12 +66,12 @@ struct TcpoptChain {
     if (!k.seen) return w.null();
     w.raw("[");
     bool first = true;
-    for (int kind = 0; kind < 256; ++kind) {
-      if (!((k.bits[kind >> 6] >> (kind & 63)) & 1)) continue;
-      if (!first) w.raw(", ");
-      first = false;
-      w.integer(kind);
-    }
+    for (int word = 0; word < 4; ++word)  // set bits only, lowest kind first
+      for (uint64_t bits = k.bits[word]; bits; bits &= bits - 1) {
+        if (!first) w.raw(", ");
+        first = false;
+        w.integer(word * 64 + std::countr_zero(bits));
+      }
     w.raw("]");
   }
 };

@@ -11,5 +11,6 @@ constexpr int usage = 2;    // bad options or arguments
 }  // namespace exit_status
 
 int observe_command(int argc, char** argv);
+int synth_command(int argc, char** argv);
 
 }  // namespace pspdr

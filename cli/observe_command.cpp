@@ -20,10 +20,12 @@
 #include "chains/chain_set.hpp"
 #include "cli/command.hpp"
 #include "observer/af_packet_source.hpp"
+#include "observer/cleanup.hpp"
 #include "observer/live_pipeline.hpp"
 #include "observer/observer.hpp"
 #include "observer/pipeline.hpp"
 #include "observer/trace_file.hpp"
+#include "observer/xdp_source.hpp"
 
 namespace pspdr {
 namespace {
@@ -48,7 +50,12 @@ constexpr const char* kUsage =
     "  -i, --interface SOURCE\n"
     "                        a pcap or pcapng trace (format detected from its content,\n"
     "                        any file name), or a network interface captured live with\n"
-    "                        AF_PACKET (root or CAP_NET_RAW)\n"
+    "                        AF_PACKET (root or CAP_NET_RAW), or xdp:IFACE for AF_XDP\n"
+    "  --xdp IFACE           the same as -i xdp:IFACE. AF_XDP takes every packet from the\n"
+    "                        kernel: use it on a tap or mirror port, not on an interface\n"
+    "                        whose own connections must keep working\n"
+    "  --xdp-mode MODE       auto (default: native, else generic; zero-copy where the\n"
+    "                        driver allows), native, generic, zero-copy or copy\n"
     "  --output FILE         write flow records to FILE (default: standard output)\n"
     "  --idle-timeout S      complete a flow idle for S seconds of packet time (default 30)\n"
     "  --expiry-timeout S    emit a completed flow S seconds later (default 5)\n"
@@ -124,20 +131,7 @@ int usage_error(const std::string& msg) {
   return exit_status::usage;
 }
 
-// Anonymous resident memory (flow tables, buffers): what grows with the flows held.
-// The trace itself is mapped from the page cache and not counted.
-long anonymous_memory_kib() {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return -1;
-  char line[256];
-  long kib = -1;
-  while (std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "RssAnon: %ld kB", &kib) == 1) break;
-  std::fclose(f);
-  return kib;
-}
-
-void print_stats(const ObserverStats& s, double seconds) {
+void print_stats(const ObserverStats& s, double seconds, long memory_kib) {
   std::string early = s.evicted ? " (" + std::to_string(s.evicted) + " early, at --max-flows)" : "";
   std::fprintf(stderr,
                "%s: %llu packets (%llu non-IP, %llu short/malformed), %llu flows, "
@@ -145,8 +139,7 @@ void print_stats(const ObserverStats& s, double seconds) {
                g_prog, (unsigned long long)s.packets, (unsigned long long)s.non_ip,
                (unsigned long long)s.malformed, (unsigned long long)s.flows,
                (unsigned long long)s.emitted, early.c_str(), seconds,
-               seconds > 0 ? double(s.packets) / seconds : 0.0,
-               double(anonymous_memory_kib()) / 1024);
+               seconds > 0 ? double(s.packets) / seconds : 0.0, double(memory_kib) / 1024);
   if (s.malformed == 0) return;
   std::string detail;
   for (size_t i = 1; i < s.anomalies.size(); ++i) {
@@ -158,18 +151,13 @@ void print_stats(const ObserverStats& s, double seconds) {
                detail.c_str(), (unsigned long long)s.skipped);
 }
 
-// SIGINT/SIGTERM end a live capture; the workers then flush every flow.
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) {
-  g_stop.store(true);
-}
-
 struct Settings {
   std::string source, output;
   ObserverOptions opts;
   PipelineOptions pipeline;
   LiveOptions live;
   uint32_t queues = 1;
+  XdpOptions xdp;
   bool quiet = false;
   std::vector<std::string> chains;
 };
@@ -179,8 +167,24 @@ bool is_regular_file(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Opens the live source SOURCE names; nullptr when it names no interface.
+// Live sources by SOURCE prefix; an interface name alone means AF_PACKET.
+struct LiveKind {
+  std::string_view prefix;
+  std::unique_ptr<PacketSource> (*open)(const std::string& name, const Settings& s);
+};
+constexpr LiveKind kLiveKinds[] = {
+    {"xdp:",
+     [](const std::string& ifname, const Settings& s) -> std::unique_ptr<PacketSource> {
+       XdpOptions o = s.xdp;
+       o.queues = s.queues;
+       return std::make_unique<XdpSource>(ifname, o);
+     }},
+};
+
+// Opens the live source SOURCE names; nullptr when it names none.
 std::unique_ptr<PacketSource> open_live(const Settings& s) {
+  for (const LiveKind& k : kLiveKinds)
+    if (s.source.starts_with(k.prefix)) return k.open(s.source.substr(k.prefix.size()), s);
   if (if_nametoindex(s.source.c_str()) == 0) return nullptr;
   return std::make_unique<AfPacketSource>(s.source, AfPacketOptions{.queues = s.queues});
 }
@@ -238,29 +242,25 @@ int observe_trace(const Settings& s, const ChainSet& chains) {
   if (!trace->damage().empty())
     std::fprintf(stderr, "%s: %s: damaged %s trace: %s; everything before it was observed\n",
                  g_prog, s.source.c_str(), trace->format(), trace->damage().c_str());
-  if (!s.quiet) print_stats(result.stats, secs);
+  if (!s.quiet) print_stats(result.stats, secs, result.memory_kib);
   return written ? exit_status::ok : exit_status::failure;
 }
 
 int observe_live(const Settings& s, const ChainSet& chains, PacketSource& source) {
   FILE* out = open_output(s.output);
   if (!out) return exit_status::failure;
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
   if (!s.quiet) std::fprintf(stderr, "%s: capturing on %s\n", g_prog, source.describe().c_str());
 
   LiveOptions live = s.live;
   live.stats_each_second = !s.quiet && isatty(STDERR_FILENO);
-  LiveResult r = run_live(source, chains, s.opts, live, out, g_stop);
+  LiveResult r = run_live(source, chains, s.opts, live, out, stop_requested);
   bool written = close_output(out, r.output_ok, s.output);
   if (!s.quiet) {
     uint64_t dropped = 0;
     for (const QueueCounters& q : r.queues) dropped += q.dropped;
     std::fprintf(stderr, "%s: %llu packets dropped before the observer (%s)\n", g_prog,
                  (unsigned long long)dropped, source.describe().c_str());
-    print_stats(r.stats, r.seconds);
+    print_stats(r.stats, r.seconds, r.memory_kib);
   }
   return written ? exit_status::ok : exit_status::failure;
 }
@@ -278,7 +278,9 @@ int observe_command(int argc, char** argv) {
     kCores,
     kMaxFlows,
     kQueues,
-    kDuration
+    kDuration,
+    kXdp,
+    kXdpMode,
   };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
@@ -292,6 +294,8 @@ int observe_command(int argc, char** argv) {
       {"queues", required_argument, nullptr, kQueues},
       {"cores", required_argument, nullptr, kCores},
       {"duration", required_argument, nullptr, kDuration},
+      {"xdp", required_argument, nullptr, kXdp},
+      {"xdp-mode", required_argument, nullptr, kXdpMode},
       {"quiet", no_argument, nullptr, 'q'},
       {nullptr, 0, nullptr, 0},
   };
@@ -350,13 +354,31 @@ int observe_command(int argc, char** argv) {
         if (!parse_cores(arg, s.pipeline.cores)) return usage_error("bad --cores '" + arg + "'");
         s.live.cores = s.pipeline.cores;
         break;
+      case kXdp:
+        s.source = "xdp:" + arg;
+        break;
+      case kXdpMode:
+        if (arg == "native")
+          s.xdp.mode = XdpOptions::Mode::native;
+        else if (arg == "generic")
+          s.xdp.mode = XdpOptions::Mode::generic;
+        else if (arg == "zero-copy")
+          s.xdp.copy = XdpOptions::Copy::zero_copy;
+        else if (arg == "copy")
+          s.xdp.copy = XdpOptions::Copy::copy;
+        else if (arg != "auto")
+          return usage_error("bad --xdp-mode '" + arg +
+                             "' (auto, native, generic, zero-copy, copy)");
+        break;
       case 'q':
         s.quiet = true;
         break;
       default:
-        return usage_error(optopt ? "option -" + std::string(1, char(optopt)) +
-                                        " is unknown or needs a value"
-                                  : "unknown option '" + std::string(argv[optind - 1]) + "'");
+        // optopt is a short option's letter, or a long option's code (missing value).
+        return usage_error(
+            optopt > 0 && optopt < 128
+                ? "option -" + std::string(1, char(optopt)) + " is unknown or needs a value"
+                : "option '" + std::string(argv[optind - 1]) + "' is unknown or needs a value");
     }
   }
   if (s.source.empty()) return usage_error("no source: give -i TRACE or -i INTERFACE");
@@ -370,6 +392,9 @@ int observe_command(int argc, char** argv) {
   }
 
   if (is_regular_file(s.source)) return observe_trace(s, chains);
+  // SIGINT/SIGTERM end a live capture (the workers then flush every flow); a second one
+  // undoes what sources changed (an attached XDP program) and ends the process.
+  handle_stop_signals(OnStopSignal::stop_flag);
   std::unique_ptr<PacketSource> source;
   try {
     source = open_live(s);

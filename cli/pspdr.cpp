@@ -16,6 +16,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"observe", "Passively observe packets (a trace file) and write flow records",
      pspdr::observe_command},
+    {"synth", "Write a synthetic trace of mixed traffic (deterministic, for benchmarks)",
+     pspdr::synth_command},
 };
 
 void usage(FILE* out) {

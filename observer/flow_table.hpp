@@ -38,6 +38,14 @@ class FlowTable {
   // Adds a flow for `k` (which must not be present) and returns its id.
   uint32_t insert(const FlowKey& k, uint64_t hash);
   void erase(uint32_t id);
+  // Cache hints for a coming find(): the hash's first slot, then the flow it holds.
+  void prefetch_slot(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
+  void prefetch_flow(uint64_t hash) const {
+    const Slot& s = slots_[hash & mask_];
+    if (s.id1 == 0) return;
+    const char* f = reinterpret_cast<const char*>(&pool_[s.id1 - 1]);
+    for (size_t line = 0; line < sizeof(Flow); line += 64) __builtin_prefetch(f + line);
+  }
 
   Flow& operator[](uint32_t id) { return pool_[id]; }
   const Flow& operator[](uint32_t id) const { return pool_[id]; }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "observer/record_writer.hpp"
+#include "shared/memory.hpp"
 
 namespace pspdr {
 namespace {
@@ -141,6 +142,7 @@ LiveResult run_live(PacketSource& source, const ChainSet& chains, const Observer
   for (auto& t : threads) t.join();
 
   LiveResult r;
+  r.memory_kib = anonymous_memory_kib();
   r.output_ok = writer.join();
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   for (uint32_t q = 0; q < queues; ++q) {

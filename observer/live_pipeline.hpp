@@ -24,6 +24,7 @@ struct LiveResult {
   ObserverStats stats;
   uint64_t records = 0;
   bool output_ok = true;
+  long memory_kib = -1;  // anonymous memory at the end, before the flow tables are freed
   std::vector<QueueCounters> queues;
   double seconds = 0;
 };

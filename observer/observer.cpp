@@ -105,7 +105,31 @@ void Observer::tick(double ts) {
   ptq_ = next;
 }
 
-void Observer::on_packet(const Packet& p) {
+void Observer::on_frames(std::span<const Frame> frames) {
+  // Frames are prefetched a burst ahead of their dissection, flows a few packets ahead
+  // of their handling (their slot was prefetched when the burst was dissected).
+  for (size_t i = 0; i < std::min(frames.size(), kBurst); ++i) __builtin_prefetch(frames[i].data);
+  while (!frames.empty()) {
+    size_t n = std::min(frames.size(), kBurst);
+    for (size_t i = n; i < std::min(frames.size(), 2 * kBurst); ++i)
+      __builtin_prefetch(frames[i].data);
+    for (size_t i = 0; i < n; ++i) {
+      Keyed& k = burst_[i];
+      dissect(frames[i], k.packet);
+      k.hash = flow_key_of(k.packet, k.key) ? k.key.symmetric_hash() : 0;
+      table_.prefetch_slot(k.hash);
+    }
+    for (size_t i = 0; i < std::min(n, kFlowPrefetchAhead); ++i)
+      table_.prefetch_flow(burst_[i].hash);
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kFlowPrefetchAhead < n) table_.prefetch_flow(burst_[i + kFlowPrefetchAhead].hash);
+      handle(burst_[i].packet, burst_[i].key, burst_[i].hash);
+    }
+    frames = frames.subspan(n);
+  }
+}
+
+void Observer::handle(const Packet& p, const FlowKey& key, uint64_t hash) {
   ++stats_.packets;
   if (p.anomaly != Anomaly::none) {
     ++stats_.malformed;
@@ -120,9 +144,6 @@ void Observer::on_packet(const Packet& p) {
     return;
   }
 
-  FlowKey key;
-  flow_key_of(p, key);
-  uint64_t hash = key.symmetric_hash();
   FlowTable::Match m = table_.find(key, hash);
   if (m.id == kNoFlow) {
     if (opts_.max_flows && table_.size() >= opts_.max_flows) evict_one();

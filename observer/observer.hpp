@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "chains/chain_set.hpp"
 #include "observer/flow_table.hpp"
@@ -64,7 +65,13 @@ class Observer {
     dissect(f, packet_);
     on_packet(packet_);
   }
-  void on_packet(const Packet& p);
+  // The same as on_frame on each frame in turn, with fewer cache misses: a burst is
+  // dissected first, so each packet's flow is prefetched while earlier ones are handled.
+  void on_frames(std::span<const Frame> frames);
+  void on_packet(const Packet& p) {
+    FlowKey key;
+    handle(p, key, flow_key_of(p, key) ? key.symmetric_hash() : 0);
+  }
   // Advances the packet clock to `ts` without a packet of this core's: with several
   // workers, every one must see the clock every packet sets (PATHspider has one clock).
   void advance_clock(double ts) { tick(ts); }
@@ -79,6 +86,16 @@ class Observer {
     std::vector<uint32_t> heads;
   };
 
+  static constexpr size_t kBurst = 16;
+  static constexpr size_t kFlowPrefetchAhead = 4;  // packets; enough for a slot to arrive
+  struct Keyed {
+    Packet packet;
+    FlowKey key;
+    uint64_t hash = 0;
+  };
+
+  // `key` and `hash` are the packet's flow key and its hash (unused for non-IP packets).
+  void handle(const Packet& p, const FlowKey& key, uint64_t hash);
   void tick(double ts);
   void set_idle_bin(uint32_t id, int64_t bin);
   void complete(uint32_t id, int64_t expiry_bin);
@@ -92,6 +109,7 @@ class Observer {
   FlowSink& sink_;
   FlowTable table_;
   Packet packet_;
+  std::array<Keyed, kBurst> burst_;
   ObserverStats stats_;
   int64_t ptq_ = 0;  // the packet clock, quantised to whole seconds
   Wheel idle_, expiry_;

@@ -11,6 +11,7 @@
 #include "observer/record_writer.hpp"
 #include "observer/spsc_ring.hpp"
 #include "shared/flow_key.hpp"
+#include "shared/memory.hpp"
 
 namespace pspdr {
 namespace {
@@ -71,14 +72,18 @@ PipelineResult run_single(TraceFile& trace, const ChainSet& chains, const Observ
                           FILE* out, const ProgressFn& progress) {
   NdjsonFlowWriter writer(chains, out);
   Observer observer(chains, opts, writer);
-  Frame f;
+  Frame frames[kBurst];
   uint64_t n = 0;
-  while (trace.next(f)) {
-    observer.on_frame(f);
-    if (progress && (++n & 0xffff) == 0) progress(n, trace.offset());
+  for (;;) {
+    size_t got = 0;
+    while (got < kBurst && trace.next(frames[got])) ++got;
+    if (got == 0) break;
+    observer.on_frames({frames, got});
+    if (progress && (n >> 16) != ((n + got) >> 16)) progress(n + got, trace.offset());
+    n += got;
   }
   observer.flush();
-  return {observer.stats(), writer.records(), writer.flush()};
+  return {observer.stats(), writer.records(), writer.flush(), anonymous_memory_kib()};
 }
 
 }  // namespace
@@ -145,6 +150,7 @@ PipelineResult run_pipeline(TraceFile& trace, const ChainSet& chains, const Obse
     r.records += w->sink.records();
   }
   r.output_ok = output_ok;
+  r.memory_kib = anonymous_memory_kib();
   return r;
 }
 

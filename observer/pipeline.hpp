@@ -26,6 +26,7 @@ struct PipelineResult {
   ObserverStats stats;
   uint64_t records = 0;
   bool output_ok = true;
+  long memory_kib = -1;  // anonymous memory at the end, before the flow tables are freed
 };
 
 // Called every 65536 packets read (from the reading thread).

@@ -60,6 +60,8 @@ class TraceFile {
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   uint64_t pos_ = 0;
+  uint64_t populated_ = 0;   // page tables are filled up to here
+  uint64_t prefetched_ = 0;  // the file is in the cache, or on its way, up to here
   bool pcapng_ = false;
   bool swapped_ = false;  // file byte order differs from ours
   // pcap

@@ -50,6 +50,7 @@ Buffer ip_wrap(const Ip& ip, uint8_t proto, Buffer seg, int csum_at, bool zero_c
     store_be16(seg.data() + csum_at, c);
   }
   Buffer out;
+  out.reserve(60 + seg.size());  // the longest IPv4 header: one allocation, no regrowth
   if (s.version == 4) {
     Buffer opts = ip.ipv4_options;
     while (opts.size() % 4) opts.push_back(0);
@@ -135,7 +136,9 @@ Buffer tcp_packet(const Ip& ip, const Tcp& t) {
   Buffer opts = t.options;
   while (opts.size() % 4) opts.push_back(0);
   size_t hl = 20 + opts.size();
-  Buffer seg(hl);
+  Buffer seg;
+  seg.reserve(hl + t.payload.size());
+  seg.resize(hl);
   store_be16(&seg[0], t.sport);
   store_be16(&seg[2], t.dport);
   store_be32(&seg[4], t.seq);
@@ -174,6 +177,7 @@ Buffer frame(LinkType link, const Buffer& pkt, int vlans) {
   bool v6 = !pkt.empty() && (pkt[0] >> 4) == 6;
   uint16_t ethertype = v6 ? 0x86dd : 0x0800;
   Buffer out;
+  out.reserve(64 + pkt.size());  // room for any link header short of many VLAN tags
   switch (link) {
     case LinkType::ethernet: {
       out = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1};

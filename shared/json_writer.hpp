@@ -20,11 +20,12 @@ class JsonWriter {
   void end_object() { out_.push_back('}'); }
   void end_line() { out_.push_back('\n'); }
 
+  // Keys are field names written in the code (identifiers): appended without escaping.
   JsonWriter& key(std::string_view k) {
-    if (!first_) out_ += ", ";
+    out_.append(first_ ? "\"" : ", \"", first_ ? 1 : 3);
     first_ = false;
-    string_value(k);
-    out_ += ": ";
+    out_ += k;
+    out_.append("\": ", 3);
     return *this;
   }
 
@@ -69,6 +70,8 @@ class JsonWriter {
   void clear() { out_.clear(); }
 
  private:
+  void escape(unsigned char c);
+
   std::string out_;
   bool first_ = true;
 };

@@ -9,20 +9,11 @@
 #include "chains/chain_set.hpp"
 #include "observer/observer.hpp"
 #include "shared/builder.hpp"
+#include "shared/memory.hpp"
 
 using namespace pspdr;
 
 namespace {
-
-long anonymous_kib() {
-  FILE* f = std::fopen("/proc/self/status", "r");
-  char line[256];
-  long kib = -1;
-  while (f && std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "RssAnon: %ld kB", &kib) == 1) break;
-  if (f) std::fclose(f);
-  return kib;
-}
 
 class CountingSink final : public FlowSink {
  public:
@@ -42,7 +33,7 @@ TEST(Flood, FiveMillionFlowsStayWithinTheLimit) {
 
   ChainSet chains = ChainSet::all();
   CountingSink sink;
-  long before = anonymous_kib();
+  long before = anonymous_memory_kib();
   ASSERT_GT(before, 0) << "/proc/self/status has no RssAnon";
   {
     ObserverOptions opts;
@@ -64,7 +55,7 @@ TEST(Flood, FiveMillionFlowsStayWithinTheLimit) {
                               1.7e9 + double(i) * 1e-5, LinkType::ethernet});
       ASSERT_LE(observer.active_flows(), kLimit);
     }
-    long during = anonymous_kib();
+    long during = anonymous_memory_kib();
     observer.flush();
     const ObserverStats& s = observer.stats();
     EXPECT_EQ(s.packets, kFlows);

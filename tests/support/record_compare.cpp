@@ -75,15 +75,23 @@ std::string show(const Value& v) {
   return "?";
 }
 
+bool is_time(const std::string& key) {
+  return key == "pkt_first" || key == "pkt_last";
+}
+
 // Fields that differ between two records (missing keys included).
-std::vector<std::string> differences(const Record& a, const Record& b) {
+std::vector<std::string> differences(const Record& a, const Record& b, double time_tolerance) {
   std::vector<std::string> out;
   for (const auto& [k, v] : a.fields) {
     auto it = b.fields.find(k);
-    if (it == b.fields.end())
+    if (it == b.fields.end()) {
       out.push_back(k + ": expected " + show(v) + ", missing");
-    else if (!(v == it->second))
-      out.push_back(k + ": expected " + show(v) + ", got " + show(it->second));
+      continue;
+    }
+    bool same = is_time(k) && numeric(v) && numeric(it->second)
+                    ? std::fabs(v.num - it->second.num) <= time_tolerance
+                    : v == it->second;
+    if (!same) out.push_back(k + ": expected " + show(v) + ", got " + show(it->second));
   }
   for (const auto& [k, v] : b.fields)
     if (!a.fields.count(k)) out.push_back(k + ": unexpected " + show(v));
@@ -143,13 +151,14 @@ std::vector<Record> read_records(const std::string& path) {
   return parse_records(s.str());
 }
 
-Comparison compare_records(const std::vector<Record>& expected, const std::vector<Record>& actual) {
+Comparison compare_records(const std::vector<Record>& expected, const std::vector<Record>& actual,
+                           double time_tolerance) {
   std::vector<bool> used(actual.size(), false);
   std::vector<const Record*> unmatched;
   for (const Record& e : expected) {
     bool found = false;
     for (size_t i = 0; i < actual.size() && !found; ++i)
-      if (!used[i] && differences(e, actual[i]).empty()) found = used[i] = true;
+      if (!used[i] && differences(e, actual[i], time_tolerance).empty()) found = used[i] = true;
     if (!found) unmatched.push_back(&e);
   }
   Comparison c;
@@ -160,7 +169,7 @@ Comparison compare_records(const std::vector<Record>& expected, const std::vecto
     std::vector<std::string> best_diff;
     for (size_t i = 0; i < actual.size(); ++i) {
       if (used[i]) continue;
-      auto d = differences(*e, actual[i]);
+      auto d = differences(*e, actual[i], time_tolerance);
       if (!best || d.size() < best_diff.size()) best = &actual[i], best_diff = d;
     }
     r << "expected record not produced: " << e->line << "\n";

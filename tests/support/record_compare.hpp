@@ -35,6 +35,9 @@ struct Comparison {
   std::string report;  // what differs, readable; empty when equal
 };
 
-Comparison compare_records(const std::vector<Record>& expected, const std::vector<Record>& actual);
+// `time_tolerance` widens the match for pkt_first/pkt_last only: sources that stamp
+// packets on receipt (AF_XDP, DPDK) cannot agree with tcpdump's kernel timestamps to 1e-5.
+Comparison compare_records(const std::vector<Record>& expected, const std::vector<Record>& actual,
+                           double time_tolerance = 1e-5);
 
 }  // namespace pspdr::testing
