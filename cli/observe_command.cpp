@@ -21,6 +21,7 @@
 #include "cli/command.hpp"
 #include "observer/af_packet_source.hpp"
 #include "observer/cleanup.hpp"
+#include "observer/dpdk_source.hpp"
 #include "observer/live_pipeline.hpp"
 #include "observer/observer.hpp"
 #include "observer/pipeline.hpp"
@@ -50,12 +51,16 @@ constexpr const char* kUsage =
     "  -i, --interface SOURCE\n"
     "                        a pcap or pcapng trace (format detected from its content,\n"
     "                        any file name), or a network interface captured live with\n"
-    "                        AF_PACKET (root or CAP_NET_RAW), or xdp:IFACE for AF_XDP\n"
+    "                        AF_PACKET (root or CAP_NET_RAW), xdp:IFACE for AF_XDP, or\n"
+    "                        dpdk:PORT for a DPDK port (EAL arguments in --eal)\n"
     "  --xdp IFACE           the same as -i xdp:IFACE. AF_XDP takes every packet from the\n"
     "                        kernel: use it on a tap or mirror port, not on an interface\n"
     "                        whose own connections must keep working\n"
     "  --xdp-mode MODE       auto (default: native, else generic; zero-copy where the\n"
     "                        driver allows), native, generic, zero-copy or copy\n"
+    "  --dpdk \"EAL ARGS\"     capture DPDK port 0 with these EAL arguments (any PMD, e.g.\n"
+    "                        \"--no-huge -m 512 --no-pci --vdev=net_pcap0,rx_pcap=T.pcap\");\n"
+    "                        the same as -i dpdk:0 --eal \"EAL ARGS\"\n"
     "  --output FILE         write flow records to FILE (default: standard output)\n"
     "  --idle-timeout S      complete a flow idle for S seconds of packet time (default 30)\n"
     "  --expiry-timeout S    emit a completed flow S seconds later (default 5)\n"
@@ -76,7 +81,8 @@ constexpr const char* kUsage =
     "1 when the source cannot be read or the output fails, 2 on a usage error.\n"
     "\n"
     "examples: %1$s -i capture.pcap basic tcp ecn >flows.ndjson\n"
-    "          %1$s -i eth1 --queues 2 --cores 2,3 basic tcp ecn >flows.ndjson\n";
+    "          %1$s -i eth1 --queues 2 --cores 2,3 basic tcp ecn >flows.ndjson\n"
+    "          %1$s --dpdk \"-l 0-2 -a 0000:03:00.0\" --queues 2 --cores 1,2 basic tcp\n";
 
 void list_chains() {
   std::printf("The following chains are available:\n\n");
@@ -158,6 +164,7 @@ struct Settings {
   LiveOptions live;
   uint32_t queues = 1;
   XdpOptions xdp;
+  std::string eal;  // DPDK EAL arguments
   bool quiet = false;
   std::vector<std::string> chains;
 };
@@ -178,6 +185,15 @@ constexpr LiveKind kLiveKinds[] = {
        XdpOptions o = s.xdp;
        o.queues = s.queues;
        return std::make_unique<XdpSource>(ifname, o);
+     }},
+    {"dpdk:",
+     [](const std::string& port, const Settings& s) -> std::unique_ptr<PacketSource> {
+       char* end = nullptr;
+       unsigned long n = std::strtoul(port.c_str(), &end, 10);
+       if (port.empty() || *end || n > 65535)
+         throw SourceError("dpdk:" + port + ": not a port number");
+       return std::make_unique<DpdkSource>(
+           s.eal, DpdkOptions{.port = uint16_t(n), .queues = uint16_t(s.queues)});
      }},
 };
 
@@ -281,6 +297,8 @@ int observe_command(int argc, char** argv) {
     kDuration,
     kXdp,
     kXdpMode,
+    kDpdk,
+    kEal,
   };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
@@ -296,6 +314,8 @@ int observe_command(int argc, char** argv) {
       {"duration", required_argument, nullptr, kDuration},
       {"xdp", required_argument, nullptr, kXdp},
       {"xdp-mode", required_argument, nullptr, kXdpMode},
+      {"dpdk", required_argument, nullptr, kDpdk},
+      {"eal", required_argument, nullptr, kEal},
       {"quiet", no_argument, nullptr, 'q'},
       {nullptr, 0, nullptr, 0},
   };
@@ -356,6 +376,13 @@ int observe_command(int argc, char** argv) {
         break;
       case kXdp:
         s.source = "xdp:" + arg;
+        break;
+      case kDpdk:
+        s.source = "dpdk:0";
+        s.eal = arg;
+        break;
+      case kEal:
+        s.eal = arg;
         break;
       case kXdpMode:
         if (arg == "native")

@@ -3,7 +3,7 @@
 # kernel TCP connections and crafted packets) is captured at once by tcpdump and by the
 # live observer; the observer's records must equal those of the tcpdump trace observed
 # offline. Both start before any measured traffic, so no packet predates a capture.
-#   live_equality_test.sh BUILD_DIR [af_packet|xdp]
+#   live_equality_test.sh BUILD_DIR [af_packet|xdp|dpdk]
 # af_packet captures on the veth itself. AF_XDP would take the packets away from the
 # kernel's TCP, so it watches a mirror port instead (tc mirred copies every packet of the
 # veth to it), as on a tap; it stamps packets on receipt, not in the kernel, so its
@@ -19,6 +19,8 @@ chains=(basic tcp ecn dscp evil icmp mss tfo udp dns tcpopt)
 tag=pl$$
 a=$tag-a b=$tag-b work=$(mktemp -d)
 cleanup() {
+  local rc=$?
+  ((rc == 0)) || tail -n 20 "$work"/*.log 2>/dev/null || true  # say why it failed
   for p in ${pids:-}; do kill "$p" 2>/dev/null || true; done
   ip netns del "$a" 2>/dev/null || true
   ip netns del "$b" 2>/dev/null || true
@@ -56,6 +58,11 @@ if [[ $mode != af_packet ]]; then
   done
   case $mode in
     xdp) source_args=(--xdp obs-a) ;;
+    dpdk)
+      pmds=/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0
+      source_args=(--dpdk "--no-huge -m 512 --no-pci --file-prefix=$tag -d $pmds/librte_net_af_packet.so
+                           --vdev=net_af_packet0,iface=obs-a")
+      ;;
     *) echo "unknown mode $mode"; exit 2 ;;
   esac
 fi
