@@ -58,6 +58,11 @@ AfPacketSource::AfPacketSource(const std::string& ifname, const AfPacketOptions&
     if (r.fd < 0) fail(errno_hint(ifname, "socket"));
     rings_.push_back(r);  // closed by the destructor from here on
     Ring& ring = rings_.back();
+    // Without a socket asking for timestamps the kernel leaves packets unstamped and each
+    // packet socket reads the clock itself on delivery; asking makes it stamp every packet
+    // once on receipt, so this source and any other capture (tcpdump) agree.
+    int on = 1;
+    setsockopt(ring.fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     int version = TPACKET_V3;
     if (setsockopt(ring.fd, SOL_PACKET, PACKET_VERSION, &version, sizeof version) != 0)
       fail(errno_hint(ifname, "PACKET_VERSION"));
