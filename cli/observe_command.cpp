@@ -61,6 +61,8 @@ constexpr const char* kUsage =
     "  --dpdk \"EAL ARGS\"     capture DPDK port 0 with these EAL arguments (any PMD, e.g.\n"
     "                        \"--no-huge -m 512 --no-pci --vdev=net_pcap0,rx_pcap=T.pcap\");\n"
     "                        the same as -i dpdk:0 --eal \"EAL ARGS\"\n"
+    "  --mbufs N             DPDK packet buffers (default 8191; net_pcap with infinite_rx\n"
+    "                        needs one per packet of its trace)\n"
     "  --output FILE         write flow records to FILE (default: standard output)\n"
     "  --idle-timeout S      complete a flow idle for S seconds of packet time (default 30)\n"
     "  --expiry-timeout S    emit a completed flow S seconds later (default 5)\n"
@@ -165,6 +167,7 @@ struct Settings {
   uint32_t queues = 1;
   XdpOptions xdp;
   std::string eal;  // DPDK EAL arguments
+  uint32_t mbufs = DpdkOptions{}.mbufs;
   bool quiet = false;
   std::vector<std::string> chains;
 };
@@ -193,7 +196,7 @@ constexpr LiveKind kLiveKinds[] = {
        if (port.empty() || *end || n > 65535)
          throw SourceError("dpdk:" + port + ": not a port number");
        return std::make_unique<DpdkSource>(
-           s.eal, DpdkOptions{.port = uint16_t(n), .queues = uint16_t(s.queues)});
+           s.eal, DpdkOptions{.port = uint16_t(n), .queues = uint16_t(s.queues), .mbufs = s.mbufs});
      }},
 };
 
@@ -299,6 +302,7 @@ int observe_command(int argc, char** argv) {
     kXdpMode,
     kDpdk,
     kEal,
+    kMbufs,
   };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
@@ -316,6 +320,7 @@ int observe_command(int argc, char** argv) {
       {"xdp-mode", required_argument, nullptr, kXdpMode},
       {"dpdk", required_argument, nullptr, kDpdk},
       {"eal", required_argument, nullptr, kEal},
+      {"mbufs", required_argument, nullptr, kMbufs},
       {"quiet", no_argument, nullptr, 'q'},
       {nullptr, 0, nullptr, 0},
   };
@@ -383,6 +388,9 @@ int observe_command(int argc, char** argv) {
         break;
       case kEal:
         s.eal = arg;
+        break;
+      case kMbufs:
+        if (!count(optarg, 1ul << 30, s.mbufs)) return usage_error("bad --mbufs '" + arg + "'");
         break;
       case kXdpMode:
         if (arg == "native")

@@ -21,8 +21,8 @@ FlowTable::Match FlowTable::find(const FlowKey& k, uint64_t hash) const {
     if (s.tag != tag) continue;
     const FlowKey& fk = pool_[s.id1 - 1].key;
     // PATHspider: rev = (fid == reverse id), true for a key that is its own reverse.
-    if (fk == k) return {s.id1 - 1, k == k.reversed()};
-    if (fk == k.reversed()) return {s.id1 - 1, true};
+    if (fk == k) return {s.id1 - 1, k.is_own_reverse()};
+    if (fk.is_reverse_of(k)) return {s.id1 - 1, true};
   }
 }
 

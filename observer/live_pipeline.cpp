@@ -58,10 +58,7 @@ void poll_queue(PacketSource& source, uint32_t queue, Worker& w, std::atomic<int
       for (uint32_t i = 1; i < n; ++i) newest = std::max(newest, frames[i].ts);
       advance_shared_clock(clock, int64_t(std::ceil(newest)));
       w.observer.advance_clock(double(clock.load(std::memory_order_relaxed)));
-      for (uint32_t i = 0; i < n; ++i) {
-        if (i + 1 < n) __builtin_prefetch(frames[i + 1].data);
-        w.observer.on_frame(frames[i]);
-      }
+      w.observer.on_frames({frames, n});
       w.published.packets.store(w.observer.stats().packets, std::memory_order_relaxed);
     }
     if (Clock::now() >= next_handover) {  // live output is written at least once a second

@@ -148,7 +148,7 @@ void Observer::handle(const Packet& p, const FlowKey& key, uint64_t hash) {
   if (m.id == kNoFlow) {
     if (opts_.max_flows && table_.size() >= opts_.max_flows) evict_one();
     m.id = table_.insert(key, hash);
-    m.rev = key == key.reversed();
+    m.rev = key.is_own_reverse();
     Flow& f = table_[m.id];
     f.pkt_first = p.frame.ts;
     chains_.new_flow(f.rec, p);

@@ -16,11 +16,11 @@ void NdjsonFlowWriter::emit(const Flow& flow) {
   write_flow_record(w_, chains_, flow);
   w_.end_line();
   ++records_;
-  if (w_.buffer().size() > (1 << 20)) flush();
+  if (w_.size() > (1 << 20)) flush();
 }
 
 bool NdjsonFlowWriter::flush() {
-  std::string& b = w_.buffer();
+  std::string_view b = w_.text();
   bool ok = b.empty() || std::fwrite(b.data(), 1, b.size(), out_) == b.size();
   w_.clear();
   return ok && std::fflush(out_) == 0;
@@ -34,13 +34,12 @@ void ChunkFlowSink::emit(const Flow& flow) {
   write_flow_record(w_, chains_, flow);
   w_.end_line();
   ++records_;
-  if (w_.buffer().size() >= kChunkBytes) hand_over();
+  if (w_.size() >= kChunkBytes) hand_over();
 }
 
 void ChunkFlowSink::hand_over() {
-  if (w_.buffer().empty()) return;
-  push(new std::string(std::move(w_.buffer())));
-  w_.clear();
+  if (w_.size() == 0) return;
+  push(new std::string(w_.take()));
 }
 
 void ChunkFlowSink::finish() {

@@ -20,6 +20,13 @@ struct FlowKey {
   uint8_t pad_[2] = {};
 
   bool operator==(const FlowKey& o) const { return std::memcmp(this, &o, sizeof(*this)) == 0; }
+  // True when `o` is this key seen from the other end (no reversed copy is built).
+  bool is_reverse_of(const FlowKey& o) const {
+    return sport == o.dport && dport == o.sport && proto == o.proto && version == o.version &&
+           std::memcmp(src, o.dst, 16) == 0 && std::memcmp(dst, o.src, 16) == 0;
+  }
+  // Both ends alike: PATHspider then counts every packet as reverse.
+  bool is_own_reverse() const { return sport == dport && std::memcmp(src, dst, 16) == 0; }
   FlowKey reversed() const {
     FlowKey r = *this;
     std::memcpy(r.src, dst, 16);

@@ -13,9 +13,9 @@ void JsonWriter::number(double v) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   std::string_view s(buf, size_t(r.ptr - buf));
-  out_ += s;
+  append(s.data(), s.size());
   // Python prints integral floats with ".0"; keep the type visible the same way.
-  if (s.find_first_of(".e") == std::string_view::npos) out_ += ".0";
+  if (s.find_first_of(".e") == std::string_view::npos) append(".0", 2);
 }
 
 namespace {
@@ -32,7 +32,7 @@ bool any_to_escape(uint64_t w) {
 }  // namespace
 
 void JsonWriter::string_value(std::string_view s) {
-  out_.push_back('"');
+  append("\"", 1);
   // Eight bytes at a time while none needs escaping (every key, nearly every value),
   // then byte by byte, appending the runs that need none whole.
   size_t i = 0;
@@ -44,36 +44,31 @@ void JsonWriter::string_value(std::string_view s) {
   for (; i < s.size(); ++i) {
     unsigned char c = s[i];
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out_.append(s.data() + run, i - run);
+    append(s.data() + run, i - run);
     escape(c);
     run = i + 1;
   }
-  out_.append(s.data() + run, s.size() - run);
-  out_.push_back('"');
+  append(s.data() + run, s.size() - run);
+  append("\"", 1);
 }
 
 void JsonWriter::escape(unsigned char c) {
   static constexpr char hex[] = "0123456789abcdef";
   switch (c) {
     case '"':
-      out_ += "\\\"";
-      break;
+      return append("\\\"", 2);
     case '\\':
-      out_ += "\\\\";
-      break;
+      return append("\\\\", 2);
     case '\n':
-      out_ += "\\n";
-      break;
+      return append("\\n", 2);
     case '\r':
-      out_ += "\\r";
-      break;
+      return append("\\r", 2);
     case '\t':
-      out_ += "\\t";
-      break;
-    default:  // the other control characters
-      out_ += "\\u00";
-      out_.push_back(hex[c >> 4]);
-      out_.push_back(hex[c & 15]);
+      return append("\\t", 2);
+    default: {  // the other control characters
+      const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      return append(u, 6);
+    }
   }
 }
 

@@ -1,10 +1,14 @@
 // A small ndjson writer: appends objects to a buffer that the owner flushes. Numbers are
 // printed the way Python's json module prints them (shortest round-trip floats), so
-// records read back identically to PATHspider's.
+// records read back identically to PATHspider's. The buffer grows ahead of the text in
+// it, so each write is one bounds check and a copy: records are written per flow, and
+// on busy links that is often.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,32 +18,40 @@ namespace pspdr {
 class JsonWriter {
  public:
   void begin_object() {
-    out_.push_back('{');
+    append("{", 1);
     first_ = true;
   }
-  void end_object() { out_.push_back('}'); }
-  void end_line() { out_.push_back('\n'); }
+  void end_object() { append("}", 1); }
+  void end_line() { append("\n", 1); }
 
-  // Keys are field names written in the code (identifiers): appended without escaping.
+  // Keys are field names written in the code (identifiers): no escaping, and the whole
+  // `, "key": ` goes in with one append (records are mostly keys).
   JsonWriter& key(std::string_view k) {
-    out_.append(first_ ? "\"" : ", \"", first_ ? 1 : 3);
+    char buf[80];
+    size_t n = first_ ? 0 : 2;
+    buf[0] = ',';
+    buf[1] = ' ';
+    buf[n++] = '"';
+    size_t len = std::min(k.size(), sizeof buf - n - 3);
+    std::memcpy(buf + n, k.data(), len);
+    n += len;
+    std::memcpy(buf + n, "\": ", 3);
+    append(buf, n + 3);
     first_ = false;
-    out_ += k;
-    out_.append("\": ", 3);
     return *this;
   }
 
-  void null() { out_ += "null"; }
-  void boolean(bool b) { out_ += b ? "true" : "false"; }
+  void null() { append("null", 4); }
+  void boolean(bool b) { b ? append("true", 4) : append("false", 5); }
   template <class Int>
   void integer(Int v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    append(buf, size_t(r.ptr - buf));
   }
   void number(double v);
   void string_value(std::string_view s);
-  void raw(std::string_view s) { out_ += s; }
+  void raw(std::string_view s) { append(s.data(), s.size()); }
 
   // Optional values print null when empty, as PATHspider's None does.
   template <class T>
@@ -66,13 +78,27 @@ class JsonWriter {
       optional_integer(v);
   }
 
-  std::string& buffer() { return out_; }
-  void clear() { out_.clear(); }
+  std::string_view text() const { return {out_.data(), len_}; }
+  size_t size() const { return len_; }
+  void clear() { len_ = 0; }
+  // Hands the text over (for another thread to write) and starts afresh.
+  std::string take() {
+    out_.resize(len_);
+    len_ = 0;
+    return std::move(out_);
+  }
 
  private:
+  void append(const char* p, size_t n) {
+    if (len_ + n > out_.size()) grow(n);
+    std::memcpy(out_.data() + len_, p, n);
+    len_ += n;
+  }
+  void grow(size_t n) { out_.resize(std::max(out_.size() * 2, len_ + n + 4096)); }
   void escape(unsigned char c);
 
-  std::string out_;
+  std::string out_;  // out_.size() is room; the text is its first len_ bytes
+  size_t len_ = 0;
   bool first_ = true;
 };
 

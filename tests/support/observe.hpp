@@ -22,7 +22,7 @@ class StringFlowSink final : public FlowSink {
     write_flow_record(w_, chains_, flow);
     w_.end_line();
   }
-  std::string& text() { return w_.buffer(); }
+  std::string text() const { return std::string(w_.text()); }
 
  private:
   const ChainSet& chains_;

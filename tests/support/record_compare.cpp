@@ -68,7 +68,10 @@ std::string show(const Value& v) {
       return '"' + v.str + '"';
     case Value::Type::array: {
       std::string s = "[";
-      for (size_t i = 0; i < v.items.size(); ++i) s += (i ? ", " : "") + show(v.items[i]);
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        if (i) s += ", ";
+        s += show(v.items[i]);
+      }
       return s + "]";
     }
   }
