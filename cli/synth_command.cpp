@@ -17,7 +17,7 @@ namespace pspdr {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: pspdr synth [-h] --flows N [--seed S] [--rate R] [--output FILE] [-q]\n"
+    "usage: pspdr synth [-h] --flows N [--seed S] [--rate R] [--snaplen N] [--output FILE] [-q]\n"
     "\n"
     "Write a synthetic Ethernet pcap of N flows of mixed traffic, the same for the same\n"
     "seed: TCP connections (MSS, SACK-permitted, timestamps and window-scale options; ECN\n"
@@ -32,6 +32,8 @@ constexpr const char* kUsage =
     "  --flows N         number of flows (TCP connections, DNS exchanges); required\n"
     "  --seed S          seed of the random choices (default 1)\n"
     "  --rate R          mean new flows per second of trace time (default 5000)\n"
+    "  --snaplen N       cut frames to N bytes, as a header-only capture (tcpdump -s N)\n"
+    "                    would (default 262144: whole frames)\n"
     "  --output FILE     write the trace to FILE (default: standard output, if not a terminal)\n"
     "  -q, --quiet       no statistics on standard error\n"
     "\n"
@@ -57,18 +59,20 @@ bool parse_count(const char* text, uint64_t& out) {
 }  // namespace
 
 int synth_command(int argc, char** argv) {
-  enum { kFlows = 256, kSeed, kRate, kOutput };
+  enum { kFlows = 256, kSeed, kRate, kOutput, kSnaplen };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
       {"flows", required_argument, nullptr, kFlows},
       {"seed", required_argument, nullptr, kSeed},
       {"rate", required_argument, nullptr, kRate},
       {"output", required_argument, nullptr, kOutput},
+      {"snaplen", required_argument, nullptr, kSnaplen},
       {"quiet", no_argument, nullptr, 'q'},
       {nullptr, 0, nullptr, 0},
   };
   SynthOptions opts;
   bool have_flows = false, quiet = false;
+  uint32_t snaplen = 262144;
   std::string output;
   optind = 1;
   opterr = 0;
@@ -96,6 +100,13 @@ int synth_command(int argc, char** argv) {
       case kOutput:
         output = optarg;
         break;
+      case kSnaplen: {
+        uint64_t n = 0;
+        if (!parse_count(optarg, n) || n < 14 || n > 262144)
+          return usage_error("bad --snaplen '" + std::string(optarg) + "' (14 to 262144)");
+        snaplen = uint32_t(n);
+        break;
+      }
       case 'q':
         quiet = true;
         break;
@@ -117,7 +128,7 @@ int synth_command(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   SynthStats stats;
   try {
-    PcapWriter writer(output, LinkType::ethernet);
+    PcapWriter writer(output, LinkType::ethernet, false, snaplen);
     stats = write_synth_trace(opts, writer);
     writer.close();
   } catch (const std::runtime_error& e) {

@@ -1,5 +1,6 @@
 #include "shared/pcap_writer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -7,7 +8,7 @@
 namespace pspdr {
 
 PcapWriter::PcapWriter(const std::string& path, LinkType link, bool nanoseconds, uint32_t snaplen)
-    : nanoseconds_(nanoseconds), path_(path) {
+    : nanoseconds_(nanoseconds), snaplen_(snaplen), path_(path) {
   f_ = std::fopen(path.c_str(), "wb");
   if (!f_) throw std::runtime_error(path + ": " + std::strerror(errno));
   std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
@@ -29,7 +30,9 @@ void PcapWriter::write(double ts, const uint8_t* data, uint32_t caplen, uint32_t
     frac -= uint32_t(scale);
     ++sec;
   }
-  uint32_t rec[4] = {sec, frac, caplen, wirelen ? wirelen : caplen};
+  if (!wirelen) wirelen = caplen;
+  caplen = std::min(caplen, snaplen_);
+  uint32_t rec[4] = {sec, frac, caplen, wirelen};
   if (std::fwrite(rec, sizeof rec, 1, f_) != 1 || std::fwrite(data, 1, caplen, f_) != caplen)
     throw std::runtime_error(path_ + ": write failed: " + std::strerror(errno));
 }

@@ -20,7 +20,8 @@ class PcapWriter {
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;
 
-  // `ts` in seconds; `wirelen` defaults to the captured length.
+  // `ts` in seconds; `wirelen` defaults to the captured length. Frames longer than the
+  // snap length are cut to it, as a capture with that snap length would record them.
   void write(double ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen = 0);
   void write(double ts, const std::vector<uint8_t>& frame) {
     write(ts, frame.data(), uint32_t(frame.size()));
@@ -30,6 +31,7 @@ class PcapWriter {
  private:
   FILE* f_ = nullptr;
   bool nanoseconds_;
+  uint32_t snaplen_;
   std::string path_;
 };
 
