@@ -19,6 +19,7 @@
 
 #include "chains/chain_set.hpp"
 #include "cli/command.hpp"
+#include "cli/options.hpp"
 #include "observer/af_packet_source.hpp"
 #include "observer/cleanup.hpp"
 #include "observer/dpdk_source.hpp"
@@ -101,42 +102,8 @@ void list_chains() {
   std::printf("\nSpider safely!\n");
 }
 
-bool parse_seconds(const char* text, double& out) {
-  char* end = nullptr;
-  errno = 0;
-  double v = std::strtod(text, &end);
-  if (errno || end == text || *end || !(v > 0) || !std::isfinite(v) || v > 86400 * 365)
-    return false;
-  out = v;
-  return true;
-}
-
-// "2,3" or "2-5,8": CPU numbers; false on anything else.
-bool parse_cores(const std::string& text, std::vector<int>& cores) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t comma = text.find(',', pos);
-    std::string part =
-        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    int lo, hi;
-    char extra;
-    if (std::sscanf(part.c_str(), "%d-%d%c", &lo, &hi, &extra) == 2 && lo >= 0 && lo <= hi &&
-        hi < 4096) {
-      for (int c = lo; c <= hi; ++c) cores.push_back(c);
-    } else if (std::sscanf(part.c_str(), "%d%c", &lo, &extra) == 1 && lo >= 0 && lo < 4096) {
-      cores.push_back(lo);
-    } else {
-      return false;
-    }
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return !cores.empty();
-}
-
 int usage_error(const std::string& msg) {
-  std::fprintf(stderr, "%s: %s (see %s --help)\n", g_prog, msg.c_str(), g_prog);
-  return exit_status::usage;
+  return options::usage_error(g_prog, msg);
 }
 
 void print_stats(const ObserverStats& s, double seconds, long memory_kib) {
@@ -325,13 +292,6 @@ int observe_command(int argc, char** argv) {
       {nullptr, 0, nullptr, 0},
   };
   Settings s;
-  auto count = [](const char* text, unsigned long max, auto& into) {
-    char* end = nullptr;
-    unsigned long n = std::strtoul(text, &end, 10);
-    if (*end || n < 1 || n > max) return false;
-    into = decltype(into + 0)(n);
-    return true;
-  };
   optind = 1;
   opterr = 0;
   for (int c; (c = getopt_long(argc, argv, "hi:q", long_opts, nullptr)) != -1;) {
@@ -352,31 +312,32 @@ int observe_command(int argc, char** argv) {
         s.output = arg;
         break;
       case kIdle:
-        if (!parse_seconds(optarg, s.opts.idle_timeout))
+        if (!options::parse_seconds(optarg, s.opts.idle_timeout))
           return usage_error("bad --idle-timeout '" + arg + "'");
         break;
       case kExpiry:
-        if (!parse_seconds(optarg, s.opts.expiry_timeout))
+        if (!options::parse_seconds(optarg, s.opts.expiry_timeout))
           return usage_error("bad --expiry-timeout '" + arg + "'");
         break;
       case kDuration:
-        if (!parse_seconds(optarg, s.live.duration))
+        if (!options::parse_seconds(optarg, s.live.duration))
           return usage_error("bad --duration '" + arg + "'");
         break;
       case kMaxFlows:
-        if (!count(optarg, 1ul << 31, s.opts.max_flows))
+        if (!options::parse_count(optarg, 1, 1ul << 31, s.opts.max_flows))
           return usage_error("bad --max-flows '" + arg + "'");
         break;
       case kWorkers:
-        if (!count(optarg, 256, s.pipeline.workers))
+        if (!options::parse_count(optarg, 1, 256, s.pipeline.workers))
           return usage_error("bad --workers '" + arg + "' (1 to 256)");
         break;
       case kQueues:
-        if (!count(optarg, 256, s.queues))
+        if (!options::parse_count(optarg, 1, 256, s.queues))
           return usage_error("bad --queues '" + arg + "' (1 to 256)");
         break;
       case kCores:
-        if (!parse_cores(arg, s.pipeline.cores)) return usage_error("bad --cores '" + arg + "'");
+        if (!options::parse_cores(arg, s.pipeline.cores))
+          return usage_error("bad --cores '" + arg + "'");
         s.live.cores = s.pipeline.cores;
         break;
       case kXdp:
@@ -390,7 +351,8 @@ int observe_command(int argc, char** argv) {
         s.eal = arg;
         break;
       case kMbufs:
-        if (!count(optarg, 1ul << 30, s.mbufs)) return usage_error("bad --mbufs '" + arg + "'");
+        if (!options::parse_count(optarg, 1, 1ul << 30, s.mbufs))
+          return usage_error("bad --mbufs '" + arg + "'");
         break;
       case kXdpMode:
         if (arg == "native")
@@ -409,11 +371,7 @@ int observe_command(int argc, char** argv) {
         s.quiet = true;
         break;
       default:
-        // optopt is a short option's letter, or a long option's code (missing value).
-        return usage_error(
-            optopt > 0 && optopt < 128
-                ? "option -" + std::string(1, char(optopt)) + " is unknown or needs a value"
-                : "option '" + std::string(argv[optind - 1]) + "' is unknown or needs a value");
+        return usage_error(options::bad_option(argv));
     }
   }
   if (s.source.empty()) return usage_error("no source: give -i TRACE or -i INTERFACE");

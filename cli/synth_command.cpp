@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cli/command.hpp"
+#include "cli/options.hpp"
 #include "shared/synth.hpp"
 
 namespace pspdr {
@@ -43,17 +44,7 @@ constexpr const char* kUsage =
     "example: pspdr synth --flows 100000 --seed 7 --output mixed.pcap\n";
 
 int usage_error(const std::string& msg) {
-  std::fprintf(stderr, "pspdr synth: %s (see pspdr synth --help)\n", msg.c_str());
-  return exit_status::usage;
-}
-
-bool parse_count(const char* text, uint64_t& out) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(text, &end, 0);
-  if (errno || end == text || *end || *text == '-') return false;
-  out = v;
-  return true;
+  return options::usage_error("pspdr synth", msg);
 }
 
 }  // namespace
@@ -82,12 +73,12 @@ int synth_command(int argc, char** argv) {
         std::fputs(kUsage, stdout);
         return exit_status::ok;
       case kFlows:
-        if (!parse_count(optarg, opts.flows) || opts.flows == 0)
+        if (!options::parse_count(optarg, 1, UINT64_MAX, opts.flows))
           return usage_error("bad --flows '" + std::string(optarg) + "'");
         have_flows = true;
         break;
       case kSeed:
-        if (!parse_count(optarg, opts.seed))
+        if (!options::parse_count(optarg, 0, UINT64_MAX, opts.seed))
           return usage_error("bad --seed '" + std::string(optarg) + "'");
         break;
       case kRate: {
@@ -100,22 +91,15 @@ int synth_command(int argc, char** argv) {
       case kOutput:
         output = optarg;
         break;
-      case kSnaplen: {
-        uint64_t n = 0;
-        if (!parse_count(optarg, n) || n < 14 || n > 262144)
+      case kSnaplen:
+        if (!options::parse_count(optarg, 14, 262144, snaplen))
           return usage_error("bad --snaplen '" + std::string(optarg) + "' (14 to 262144)");
-        snaplen = uint32_t(n);
         break;
-      }
       case 'q':
         quiet = true;
         break;
-      default: {
-        // optopt is a short option's letter, or a long option's value (or 0 if unknown).
-        std::string name = argv[optind - 1];
-        if (optopt > 0 && optopt < 256) name = {'-', char(optopt)};
-        return usage_error("option '" + name + "' is unknown or needs a value");
-      }
+      default:
+        return usage_error(options::bad_option(argv));
     }
   }
   if (optind < argc) return usage_error("unexpected argument '" + std::string(argv[optind]) + "'");

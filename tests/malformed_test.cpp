@@ -332,7 +332,7 @@ TEST_F(MalformedTest, UsageErrors) {
            Case{{"basic", "tcp"}, "no source: give -i TRACE"},
            Case{{"-i", trace, "basic", "basic"}, "chain 'basic' named twice"},
            Case{{"-i", trace, "--idle-timeout", "-3", "basic"}, "bad --idle-timeout '-3'"},
-           Case{{"-i"}, "option -i is unknown or needs a value"},
+           Case{{"-i"}, "option '-i' is unknown or needs a value"},
        }) {
     SCOPED_TRACE(c.message);
     Result r = observe(dir_, c.args);
