@@ -41,29 +41,33 @@ struct Worker {
 
   void run() {
     WorkItem items[kBurst];
+    Frame frames[kBurst];
     for (;;) {
       size_t n = in.pop(items);
       if (n == 0) {
         std::this_thread::yield();
         continue;
       }
+      // Runs of packets go through the observer's burst path; clock advances and the
+      // end keep their place between them.
+      size_t pending = 0;
       for (size_t i = 0; i < n; ++i) {
         const WorkItem& it = items[i];
-        if (i + 1 < n && items[i + 1].kind == WorkItem::packet)
-          __builtin_prefetch(items[i + 1].frame.data);
-        switch (it.kind) {
-          case WorkItem::packet:
-            observer.on_frame(it.frame);
-            break;
-          case WorkItem::clock:
-            observer.advance_clock(it.frame.ts);
-            break;
-          case WorkItem::end:
-            observer.flush();
-            sink.finish();
-            return;
+        if (it.kind == WorkItem::packet) {
+          frames[pending++] = it.frame;
+          continue;
         }
+        observer.on_frames({frames, pending});
+        pending = 0;
+        if (it.kind == WorkItem::clock) {
+          observer.advance_clock(it.frame.ts);
+          continue;
+        }
+        observer.flush();
+        sink.finish();
+        return;
       }
+      observer.on_frames({frames, pending});
     }
   }
 };
