@@ -39,7 +39,10 @@ void ChunkFlowSink::emit(const Flow& flow) {
 
 void ChunkFlowSink::hand_over() {
   if (w_.size() == 0) return;
-  push(new std::string(w_.take()));
+  // A copy, so the worker's buffer stays allocated and warm: handing the buffer itself
+  // over made every chunk regrow a fresh one, page-faulting all of it in again.
+  push(new std::string(w_.text()));
+  w_.clear();
 }
 
 void ChunkFlowSink::finish() {

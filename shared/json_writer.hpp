@@ -82,12 +82,6 @@ class JsonWriter {
   std::string_view text() const { return {out_.data(), len_}; }
   size_t size() const { return len_; }
   void clear() { len_ = 0; }
-  // Hands the text over (for another thread to write) and starts afresh.
-  std::string take() {
-    out_.resize(len_);
-    len_ = 0;
-    return std::move(out_);
-  }
 
  private:
   // Space for n more bytes at the end of the text (not yet counted in it).
