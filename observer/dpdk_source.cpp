@@ -257,7 +257,12 @@ void DpdkSource::release() noexcept {
   if (port_open_) rte_eth_dev_close(opts_.port);
   // After the port: its queues may hold mbufs of the pool until it is closed.
   if (pool_) rte_mempool_free(pool_);
+  // EAL leaves its runtime directory (shared config, memory maps) for secondary
+  // processes; this source is always the primary, so it removes what it made.
+  std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
+  std::error_code ignored;
+  if (!runtime_dir.empty()) std::filesystem::remove_all(runtime_dir, ignored);
 }
 
 uint32_t DpdkSource::receive(uint32_t queue, std::span<Frame> frames) {
