@@ -19,7 +19,7 @@ namespace {
 constexpr size_t kRingSize = 1 << 14;
 constexpr size_t kBurst = 64;
 
-// A frame for a worker, or (data == nullptr) a clock advance, or the end of input.
+// A frame for a worker, a clock advance (the frame's ts), or the end of input.
 struct WorkItem {
   Frame frame;
   enum Kind : uint8_t { packet, clock, end } kind = packet;

@@ -147,8 +147,8 @@ class Workers : public ::testing::TestWithParam<std::string> {};
 TEST_P(Workers, OneAndTwoCoresAgree) {
   SKIP_WITHOUT_DATA();
   const std::string& trace = GetParam();
-  auto one = parse_records(observe_trace_pipeline(pcap(trace), kChains, 1));
-  auto two = parse_records(observe_trace_pipeline(pcap(trace), kChains, 2));
+  auto one = parse_records(observe_trace(pcap(trace), kChains, 1));
+  auto two = parse_records(observe_trace(pcap(trace), kChains, 2));
   Comparison c = compare_records(one, two);
   EXPECT_TRUE(c.equal) << trace << ":\n" << c.report;
   EXPECT_FALSE(one.empty());

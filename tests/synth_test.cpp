@@ -77,8 +77,8 @@ TEST(Synth, EveryPacketIsWellFormedAndTheFlowsAreThere) {
 TEST(Synth, OneAndTwoWorkersAgreeOnABusyTrace) {
   TempDir dir;
   std::string path = synthesise(dir, "busy.pcap", 3, 3000);
-  auto one = parse_records(observe_trace_pipeline(path, kAllChains, 1));
-  auto two = parse_records(observe_trace_pipeline(path, kAllChains, 2));
+  auto one = parse_records(observe_trace(path, kAllChains, 1));
+  auto two = parse_records(observe_trace(path, kAllChains, 2));
   ASSERT_GE(one.size(), 3000u);
   Comparison c = compare_records(one, two);
   EXPECT_TRUE(c.equal) << c.report;

@@ -2,12 +2,11 @@
 // compare records without spawning the command.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
-#include <cstdio>
 #include "chains/chain_set.hpp"
-
 #include "observer/observer.hpp"
 #include "observer/pipeline.hpp"
 #include "observer/record_writer.hpp"
@@ -29,23 +28,11 @@ class StringFlowSink final : public FlowSink {
   JsonWriter w_;
 };
 
+// Observes a trace the way `pspdr observe --workers N` does (run_pipeline) and returns
+// its ndjson: the conformance tests check the code path users run.
 inline std::string observe_trace(const std::string& path,
                                  const std::vector<std::string>& chain_names,
-                                 const ObserverOptions& opts = {}) {
-  ChainSet chains = ChainSet::from_names(chain_names);
-  StringFlowSink sink(chains);
-  Observer observer(chains, opts, sink);
-  TraceFile trace(path);
-  Frame f;
-  while (trace.next(f)) observer.on_frame(f);
-  observer.flush();
-  return sink.text();
-}
-
-// The same through the per-core pipeline with `workers` cores, via a temporary file.
-inline std::string observe_trace_pipeline(const std::string& path,
-                                          const std::vector<std::string>& chain_names,
-                                          unsigned workers) {
+                                 unsigned workers = 1) {
   ChainSet chains = ChainSet::from_names(chain_names);
   TraceFile trace(path);
   FILE* out = std::tmpfile();
