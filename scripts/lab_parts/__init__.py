@@ -1,0 +1,1 @@
+"""The path-transparency lab behind scripts/lab (see docs/lab.md)."""
