@@ -239,7 +239,7 @@ int observe_live(const Settings& s, const ChainSet& chains, PacketSource& source
 
   LiveOptions live = s.live;
   live.stats_each_second = !s.quiet && isatty(STDERR_FILENO);
-  LiveResult r = run_live(source, chains, s.opts, live, out, stop_requested);
+  LiveResult r = run_live(source, chains, s.opts, live, file_output(out), stop_requested);
   bool written = close_output(out, r.output_ok, s.output);
   if (!s.quiet) {
     uint64_t dropped = 0;

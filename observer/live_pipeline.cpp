@@ -33,6 +33,12 @@ struct Worker {
   Published published;
 };
 
+int64_t wall_clock_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void advance_shared_clock(std::atomic<int64_t>& clock, int64_t second) {
   int64_t seen = clock.load(std::memory_order_relaxed);
   while (second > seen && !clock.compare_exchange_weak(seen, second, std::memory_order_relaxed)) {
@@ -51,6 +57,9 @@ void poll_queue(PacketSource& source, uint32_t queue, Worker& w, std::atomic<int
       if (++idle > 1024) {  // nothing arriving: stop burning the core at full speed
         std::this_thread::sleep_for(std::chrono::microseconds(50));
         idle = 0;
+        // Whatever arrives later is stamped after now minus a second.
+        advance_shared_clock(clock, wall_clock_seconds() - 1);
+        w.observer.advance_clock(double(clock.load(std::memory_order_relaxed)));
       }
     } else {
       idle = 0;
@@ -95,7 +104,7 @@ void print_live_stats(PacketSource& source, std::vector<std::unique_ptr<Worker>>
 }  // namespace
 
 LiveResult run_live(PacketSource& source, const ChainSet& chains, const ObserverOptions& opts,
-                    const LiveOptions& live, FILE* out, const std::atomic<bool>& stop) {
+                    const LiveOptions& live, const RecordOutput& out, const std::atomic<bool>& stop) {
   uint32_t queues = source.queues();
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<ChunkFlowSink*> sinks;

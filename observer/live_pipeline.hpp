@@ -11,6 +11,7 @@
 #include "chains/chain_set.hpp"
 #include "observer/observer.hpp"
 #include "observer/packet_source.hpp"
+#include "observer/record_writer.hpp"
 
 namespace pspdr {
 
@@ -30,8 +31,9 @@ struct LiveResult {
 };
 
 // Runs until `stop` becomes true, the duration ends or a finite source is exhausted,
-// then flushes every flow.
+// then flushes every flow. Live packets carry wall-clock stamps, so the packet clock
+// also follows the wall clock while the link is quiet: flows time out without traffic.
 LiveResult run_live(PacketSource& source, const ChainSet& chains, const ObserverOptions& opts,
-                    const LiveOptions& live, FILE* out, const std::atomic<bool>& stop);
+                    const LiveOptions& live, const RecordOutput& out, const std::atomic<bool>& stop);
 
 }  // namespace pspdr

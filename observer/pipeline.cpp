@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "observer/record_writer.hpp"
-#include "observer/spsc_ring.hpp"
+#include "shared/spsc_ring.hpp"
 #include "shared/flow_key.hpp"
 #include "shared/memory.hpp"
 
@@ -108,7 +108,7 @@ PipelineResult run_pipeline(TraceFile& trace, const ChainSet& chains, const Obse
 
   std::vector<ChunkFlowSink*> sinks;
   for (auto& w : workers) sinks.push_back(&w->sink);
-  ChunkWriter writer(out, sinks);
+  ChunkWriter writer(file_output(out), sinks);
 
   // The dispatcher (this thread): one burst per worker at a time.
   std::vector<std::vector<WorkItem>> bursts(workers.size());

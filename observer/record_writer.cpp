@@ -54,7 +54,14 @@ void ChunkFlowSink::push(std::string* chunk) {
   while (!ring_.push(chunk)) std::this_thread::yield();
 }
 
-ChunkWriter::ChunkWriter(FILE* out, std::vector<ChunkFlowSink*> sinks)
+RecordOutput file_output(FILE* out) {
+  return [out](std::string_view chunk) {
+    if (chunk.empty()) return std::fflush(out) == 0;
+    return std::fwrite(chunk.data(), 1, chunk.size(), out) == chunk.size();
+  };
+}
+
+ChunkWriter::ChunkWriter(RecordOutput out, std::vector<ChunkFlowSink*> sinks)
     : out_(out), sinks_(std::move(sinks)), thread_([this] { run(); }) {}
 
 void ChunkWriter::run() {
@@ -69,13 +76,13 @@ void ChunkWriter::run() {
           ++finished;
           break;
         }
-        ok_ = std::fwrite(chunk->data(), 1, chunk->size(), out_) == chunk->size() && ok_;
+        if (!chunk->empty()) ok_ = out_(*chunk) && ok_;
         delete chunk;
       }
     }
     if (idle) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  ok_ = std::fflush(out_) == 0 && ok_;
+  ok_ = out_({}) && ok_;
 }
 
 bool ChunkWriter::join() {

@@ -3,13 +3,15 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "chains/chain_set.hpp"
 #include "observer/observer.hpp"
-#include "observer/spsc_ring.hpp"
+#include "shared/spsc_ring.hpp"
 #include "shared/json_writer.hpp"
 
 namespace pspdr {
@@ -55,17 +57,23 @@ class ChunkFlowSink final : public FlowSink {
   uint64_t records_ = 0;
 };
 
+// Where records go: complete ndjson lines, a chunk at a time; an empty chunk marks the
+// end. Returns false if the output failed.
+using RecordOutput = std::function<bool(std::string_view chunk)>;
+// Writes chunks to `out`, flushing it at the end.
+RecordOutput file_output(FILE* out);
+
 // The one writer: a thread draining every worker's ring into `out` until all finished.
 class ChunkWriter {
  public:
-  ChunkWriter(FILE* out, std::vector<ChunkFlowSink*> sinks);
+  ChunkWriter(RecordOutput out, std::vector<ChunkFlowSink*> sinks);
   ~ChunkWriter() { join(); }
   // Waits for the workers' last chunks; false if writing failed.
   bool join();
 
  private:
   void run();
-  FILE* out_;
+  RecordOutput out_;
   std::vector<ChunkFlowSink*> sinks_;
   bool ok_ = true;
   std::thread thread_;
