@@ -12,5 +12,8 @@ constexpr int usage = 2;    // bad options or arguments
 
 int observe_command(int argc, char** argv);
 int synth_command(int argc, char** argv);
+int measure_command(int argc, char** argv);
+int filter_command(int argc, char** argv);
+int generate_command(int argc, char** argv);
 
 }  // namespace pspdr

@@ -14,10 +14,14 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"filter", "Pre-process a target list (jobs in, deduplicated jobs out)", pspdr::filter_command},
+    {"measure", "Perform a PATHspider measurement (A/B connections, observed, combined)",
+     pspdr::measure_command},
     {"observe", "Passively observe packets (a trace file) and write flow records",
      pspdr::observe_command},
     {"synth", "Write a synthetic trace of mixed traffic (deterministic, for benchmarks)",
      pspdr::synth_command},
+    {"generate", "(internal) a generator process of pspdr measure", pspdr::generate_command},
 };
 
 void usage(FILE* out) {

@@ -1,0 +1,105 @@
+// pspdr filter: PATHspider's target-list pre-processor. Reads jobs (ndjson, or CSV with
+// --csv-input), drops what measure would reject -- reporting each with its line -- and
+// writes the rest as ndjson, optionally with a destination port added.
+#include <getopt.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/command.hpp"
+#include "cli/options.hpp"
+#include "shared/job.hpp"
+
+namespace pspdr {
+namespace {
+
+constexpr const char* kProg = "pspdr filter";
+constexpr const char* kUsage =
+    R"(usage: pspdr filter [-h] [--csv-input] [--dp PORT] [--input F] [--output F]
+
+Pre-process a target list: read PATHspider jobs, write the usable ones (ndjson), one
+per target. Lines that are not usable jobs (not JSON, no "dip", a bad address, a target
+already listed, a wrong number of CSV fields) are reported on standard error with their
+line number and left out.
+
+optional arguments:
+  -h, --help     show this help message and exit
+  --csv-input    the input is CSV: dip,dp,domain[,rank] (PATHspider 1.0 and 0.9)
+                 or rank,domain (the resolver's)
+  --dp PORT      set every job's destination port
+  --input F      read jobs from F (default: standard input)
+  --output F     write jobs to F (default: standard output)
+)";
+
+}  // namespace
+
+int filter_command(int argc, char** argv) {
+  enum { kCsv = 256, kDp, kInput, kOutput };
+  static const option long_opts[] = {
+      {"help", no_argument, nullptr, 'h'},
+      {"csv-input", no_argument, nullptr, kCsv},
+      {"dp", required_argument, nullptr, kDp},
+      {"input", required_argument, nullptr, kInput},
+      {"output", required_argument, nullptr, kOutput},
+      {nullptr, 0, nullptr, 0},
+  };
+  bool csv = false;
+  int dp = -1;
+  std::string input, output;
+  optind = 1;
+  opterr = 0;
+  for (int c; (c = getopt_long(argc, argv, "h", long_opts, nullptr)) != -1;) {
+    switch (c) {
+      case 'h':
+        std::fputs(kUsage, stdout);
+        return exit_status::ok;
+      case kCsv:
+        csv = true;
+        break;
+      case kDp:
+        if (!options::parse_count(optarg, 0, 65535, dp))
+          return options::usage_error(kProg, std::string("bad --dp '") + optarg + "'");
+        break;
+      case kInput:
+        input = optarg;
+        break;
+      case kOutput:
+        output = optarg;
+        break;
+      default:
+        return options::usage_error(kProg, options::bad_option(argv));
+    }
+  }
+  if (optind < argc) return options::usage_error(kProg, std::string("unexpected ") + argv[optind]);
+  FILE* in = input.empty() || input == "-" ? stdin : std::fopen(input.c_str(), "r");
+  FILE* out = output.empty() || output == "-" ? stdout : std::fopen(output.c_str(), "w");
+  if (!in || !out) {
+    std::fprintf(stderr, "%s: cannot open %s: %s\n", kProg, (!in ? input : output).c_str(),
+                 std::strerror(errno));
+    return exit_status::failure;
+  }
+  // A CSV resolver list (rank,domain) has no addresses yet: that is not an error here.
+  JobReader reader(in, csv ? JobFormat::csv : JobFormat::ndjson, !csv);
+  bool ok = true;
+  for (Job job; reader.next(job);) {
+    if (!job.error.empty()) {
+      std::fprintf(stderr, "%s: line %llu: %s\n", kProg, (unsigned long long)job.line,
+                   job.error.c_str());
+      continue;
+    }
+    std::string line = dp >= 0 ? job_with(job, "\"dp\": " + std::to_string(dp)) : job.json;
+    ok = std::fprintf(out, "%s\n", line.c_str()) > 0 && ok;
+  }
+  ok = std::fflush(out) == 0 && ok;
+  std::fprintf(stderr, "%s: %llu jobs, %llu rejected, %llu blank lines\n", kProg,
+               (unsigned long long)reader.accepted(), (unsigned long long)reader.rejected(),
+               (unsigned long long)reader.blank());
+  if (in != stdin) std::fclose(in);
+  if (out != stdout) ok = std::fclose(out) == 0 && ok;
+  if (!ok) std::fprintf(stderr, "%s: writing failed: %s\n", kProg, std::strerror(errno));
+  return ok ? exit_status::ok : exit_status::failure;
+}
+
+}  // namespace pspdr

@@ -1,0 +1,308 @@
+// pspdr measure: PATHspider's active A/B measurement (see measure/spider.hpp), and
+// `pspdr generate`, the generator process it starts (not for direct use).
+#include <getopt.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include "cli/command.hpp"
+#include "cli/options.hpp"
+#include "generators/generator.hpp"
+#include "generators/plugin.hpp"
+#include "measure/spider.hpp"
+#include "observer/cleanup.hpp"
+
+namespace pspdr {
+namespace {
+
+constexpr const char* kProg = "pspdr measure";
+
+constexpr const char* kUsage =
+    R"(usage: pspdr measure [-h] [-i INTERFACE] [-w WORKERS] [--input INPUTFILE] [--csv-input]
+                     [--output OUTPUTFILE] [--output-flows] [--timeout S] [--rate N]
+                     [--generators N] [--opt-out FILE] [-q] PLUGIN [--connect MODE] ...
+
+Perform a PATHspider measurement: for each job (a target: dip, dp, domain), connect
+with the plugin's baseline configuration (A) and its experimental ones (B), observe
+every connection on the wire, and write the job with the path conditions the plugin
+derives, e.g. "ecn.connectivity.works". Every input job yields one output line.
+
+optional arguments:
+  -h, --help            show this help message and exit (PLUGIN --help: the plugin's)
+  -i, --interface IFACE the interface the observer captures on, where the traffic
+                        leaves (AF_PACKET; must be up). (Default: eth0)
+  -w, --workers N       jobs measured at once. (Default: 100)
+  --input INPUTFILE     jobs, one JSON object per line. (Default: standard input)
+  --csv-input           the input is CSV: dip,dp,domain[,rank] (or rank,domain)
+  --output OUTPUTFILE   where results go. (Default: standard output)
+  --output-flows        add each connection's flow record ("flows", with config:
+                        0 = A, 1..n = B, and spdr_state: 0 OK, 1 TIMEOUT, 2 FAILED)
+  --timeout S           seconds a connection may take. (Default: 5)
+  --rate N              connections started per second, at most; 0 = no limit.
+                        (Default: 1000, polite to the targets' networks)
+  --generators N        generator processes making the connections. (Default: 2)
+  --opt-out FILE        addresses or prefixes (one per line, # comments) never to
+                        contact: their jobs are written with spdr_state 3, unmeasured
+  -q, --quiet           no progress line and no summary on standard error
+
+Plugins:
+)";
+
+int usage_error(const std::string& msg) {
+  return options::usage_error(kProg, msg);
+}
+
+void print_usage() {
+  std::fputs(kUsage, stdout);
+  for (const Plugin* p : plugins())
+    std::printf("  %-20.*s %.*s\n", int(p->name.size()), p->name.data(), int(p->description.size()),
+                p->description.data());
+  std::puts(
+      "\nRun 'pspdr measure PLUGIN --help' for a plugin's connection modes.\n\n"
+      "Spider safely!");
+}
+
+void print_plugin_usage(const Plugin& p) {
+  std::printf("usage: pspdr measure [OPTIONS] %.*s [--connect MODE]%s\n\n%.*s.\n\n",
+              int(p.name.size()), p.name.data(), p.takes_codepoints ? " [--codepoint N ...]" : "",
+              int(p.description.size()), p.description.data());
+  std::printf("Connection modes (--connect; the first is the default):");
+  for (ConnectMode m : p.modes) std::printf(" %.*s", int(mode_name(m).size()), mode_name(m).data());
+  std::printf("\nObserver chains:");
+  for (std::string_view c : p.chains) std::printf(" %.*s", int(c.size()), c.data());
+  std::printf("\nSpider model: %s\n", p.model == SpiderModel::synchronized     ? "synchronized"
+                                      : p.model == SpiderModel::desynchronized ? "desynchronized"
+                                      : p.model == SpiderModel::single         ? "single"
+                                                                               : "forge");
+  if (p.takes_codepoints)
+    std::printf(
+        "\n  --codepoint N ...  DSCP codepoints (0-63) for the experimental "
+        "connections. (Default: 48)\n");
+}
+
+// The interface must exist and be up, as PATHspider checks.
+std::string interface_problem(const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ || if_nametoindex(name.c_str()) == 0)
+    return "no interface '" + name + "' here (see ip link; in a namespace, run inside it)";
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, name.c_str(), name.size());
+  bool up = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
+  if (s >= 0) close(s);
+  return up ? "" : "interface '" + name + "' is down (ip link set " + name + " up)";
+}
+
+uint64_t count_lines(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  std::ifstream in(path, std::ios::binary);
+  uint64_t n = 0;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    n += uint64_t(std::count(buf, buf + in.gcount(), '\n'));
+    if (!in) break;
+  }
+  return n;
+}
+
+bool read_opt_out(const std::string& path, std::vector<std::string>& out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  for (std::string line; std::getline(in, line);) {
+    line = line.substr(0, line.find('#'));
+    line.erase(0, line.find_first_not_of(" \t\r"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    if (!line.empty()) out.push_back(line);
+  }
+  return true;
+}
+
+// PLUGIN's own options: --connect, --codepoint.
+int parse_plugin_args(int argc, char** argv, SpiderSettings& s) {
+  const Plugin& p = *s.plugin;
+  s.plugin_options.connect = p.modes.front();
+  if (p.takes_codepoints) s.plugin_options.codepoints = {48};
+  bool codepoints_given = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      print_plugin_usage(p);
+      return exit_status::ok;
+    }
+    if (a == "--connect" && i + 1 < argc) {
+      auto m = parse_mode(argv[++i]);
+      if (!m || std::find(p.modes.begin(), p.modes.end(), *m) == p.modes.end())
+        return usage_error("plugin " + std::string(p.name) + " has no connection mode '" + argv[i] +
+                           "'");
+      s.plugin_options.connect = *m;
+    } else if (a == "--codepoint" && p.takes_codepoints) {
+      if (!codepoints_given) s.plugin_options.codepoints.clear();
+      codepoints_given = true;
+      int n = 0;
+      while (i + 1 < argc && argv[i + 1][0] != '-' && options::parse_count(argv[i + 1], 0, 63, n)) {
+        s.plugin_options.codepoints.push_back(n);
+        ++i;
+      }
+      if (s.plugin_options.codepoints.empty()) return usage_error("--codepoint needs 0-63");
+    } else {
+      return usage_error("plugin " + std::string(p.name) + ": unknown argument '" + a + "'");
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+int measure_command(int argc, char** argv) {
+  enum { kInput = 256, kCsv, kOutput, kFlows, kTimeout, kRate, kGenerators, kOptOut };
+  static const option long_opts[] = {
+      {"help", no_argument, nullptr, 'h'},
+      {"interface", required_argument, nullptr, 'i'},
+      {"workers", required_argument, nullptr, 'w'},
+      {"input", required_argument, nullptr, kInput},
+      {"csv-input", no_argument, nullptr, kCsv},
+      {"output", required_argument, nullptr, kOutput},
+      {"output-flows", no_argument, nullptr, kFlows},
+      {"timeout", required_argument, nullptr, kTimeout},
+      {"rate", required_argument, nullptr, kRate},
+      {"generators", required_argument, nullptr, kGenerators},
+      {"opt-out", required_argument, nullptr, kOptOut},
+      {"quiet", no_argument, nullptr, 'q'},
+      {nullptr, 0, nullptr, 0},
+  };
+  SpiderSettings s;
+  s.interface = "eth0";
+  std::string input, output;
+  bool csv = false, quiet = false;
+  optind = 1;
+  opterr = 0;
+  // '+': options end at PLUGIN; what follows is the plugin's.
+  for (int c; (c = getopt_long(argc, argv, "+hi:w:q", long_opts, nullptr)) != -1;) {
+    std::string arg = optarg ? optarg : "";
+    switch (c) {
+      case 'h':
+        print_usage();
+        return exit_status::ok;
+      case 'i':
+        s.interface = arg;
+        break;
+      case 'w':
+        if (!options::parse_count(optarg, 1, 100000, s.workers))
+          return usage_error("bad --workers '" + arg + "' (1 to 100000)");
+        break;
+      case kInput:
+        input = arg;
+        break;
+      case kCsv:
+        csv = true;
+        break;
+      case kOutput:
+        output = arg;
+        break;
+      case kFlows:
+        s.output_flows = true;
+        break;
+      case kTimeout:
+        if (!options::parse_seconds(optarg, s.timeout) || s.timeout > 3600)
+          return usage_error("bad --timeout '" + arg + "'");
+        break;
+      case kRate:
+        if (!options::parse_count(optarg, 0, 10000000, s.rate))
+          return usage_error("bad --rate '" + arg + "'");
+        break;
+      case kGenerators:
+        if (!options::parse_count(optarg, 1, kMaxGenerators, s.generators))
+          return usage_error("bad --generators '" + arg + "' (1 to " +
+                             std::to_string(kMaxGenerators) + ")");
+        break;
+      case kOptOut:
+        if (!read_opt_out(arg, s.opt_out))
+          return usage_error("cannot read --opt-out file " + arg + ": " + std::strerror(errno));
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      default:
+        return usage_error(options::bad_option(argv));
+    }
+  }
+  if (optind >= argc) return usage_error("no PLUGIN given");
+  s.plugin = find_plugin(argv[optind]);
+  if (!s.plugin) return usage_error(std::string("unknown plugin '") + argv[optind] + "'");
+  if (int rc = parse_plugin_args(argc - optind, argv + optind, s); rc >= 0) return rc;
+
+  if (std::string problem = interface_problem(s.interface); !problem.empty()) {
+    std::fprintf(stderr, "%s: %s\n", kProg, problem.c_str());
+    return exit_status::failure;
+  }
+  FILE* in = input.empty() || input == "-" ? stdin : std::fopen(input.c_str(), "r");
+  if (!in) {
+    std::fprintf(stderr, "%s: cannot read %s: %s\n", kProg, input.c_str(), std::strerror(errno));
+    return exit_status::failure;
+  }
+  FILE* out = output.empty() || output == "-" ? stdout : std::fopen(output.c_str(), "w");
+  if (!out) {
+    std::fprintf(stderr, "%s: cannot write %s: %s\n", kProg, output.c_str(), std::strerror(errno));
+    return exit_status::failure;
+  }
+  s.total_jobs = count_lines(input);
+  s.progress = !quiet && isatty(STDERR_FILENO);
+
+  handle_stop_signals(OnStopSignal::stop_flag);
+  JobReader jobs(in, csv ? JobFormat::csv : JobFormat::ndjson, true);
+  SpiderResult r;
+  try {
+    r = run_spider(s, jobs, out, stop_requested);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", kProg, e.what());
+    return exit_status::failure;
+  }
+  bool output_ok = r.output_ok && (out == stdout || std::fclose(out) == 0);
+  if (in != stdin) std::fclose(in);
+  if (!quiet)
+    std::fprintf(stderr,
+                 "%s: %llu jobs (%llu rejected, %llu opted out), %llu connections failed, "
+                 "%llu not observed, %llu generator restarts, %.1f s (%.1f jobs/s)%s\n",
+                 kProg, (unsigned long long)r.jobs, (unsigned long long)r.rejected,
+                 (unsigned long long)r.skipped, (unsigned long long)r.failed,
+                 (unsigned long long)r.unobserved, (unsigned long long)r.generator_restarts,
+                 r.seconds, r.seconds > 0 ? double(r.jobs) / r.seconds : 0.0,
+                 stop_requested.load() ? " (stopped by signal: input not read to the end)" : "");
+  if (!output_ok) {
+    std::fprintf(stderr, "%s: writing the results failed: %s\n", kProg, std::strerror(errno));
+    return exit_status::failure;
+  }
+  return exit_status::ok;
+}
+
+int generate_command(int argc, char** argv) {
+  int fd = -1;
+  size_t index = 0, max = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    bool ok = a == "--shm"     ? options::parse_count(argv[i + 1], 0, 1 << 20, fd)
+              : a == "--index" ? options::parse_count(argv[i + 1], 0, kMaxGenerators - 1, index)
+              : a == "--max"   ? options::parse_count(argv[i + 1], 1, 1 << 24, max)
+                               : false;
+    if (!ok) fd = -1;
+  }
+  SharedState* shared = fd >= 0 && max ? map_shared_state(fd) : nullptr;
+  if (!shared) {
+    std::fprintf(stderr,
+                 "pspdr generate: the generator process of pspdr measure; not for "
+                 "direct use\n");
+    return exit_status::usage;
+  }
+  return run_generator(*shared, index, max);
+}
+
+}  // namespace pspdr

@@ -1,0 +1,57 @@
+// One connection of a job, as the spider asks a generator for it and as the generator
+// reports it back. Both cross a shared-memory ring between processes, so they are
+// trivially copyable and hold no pointers.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+namespace pspdr {
+
+// PATHspider's connection modes.
+enum class ConnectMode : uint8_t {
+  tcp,     // TCP three-way handshake, then close
+  http,    // HTTP GET (libcurl)
+  https,   // HTTPS GET (libcurl)
+  dnstcp,  // DNS query over TCP
+  dnsudp,  // DNS query over UDP
+  tcpsyn,  // forged SYN (raw forge)
+};
+
+// PATHspider's spdr_state values.
+enum class SpdrState : uint8_t { ok = 0, timeout = 1, failed = 2, skipped = 3 };
+
+struct ConnectionRequest {
+  uint64_t id = 0;  // the spider's handle, echoed in the result
+  uint8_t family = 4;
+  uint8_t addr[16] = {};  // network byte order; IPv4 in the first 4 bytes
+  uint16_t dport = 0;
+  ConnectMode mode = ConnectMode::tcp;
+  uint8_t tos = 0;                 // IP_TOS / IPV6_TCLASS byte for every packet (0: leave alone)
+  bool tfo = false;                // TCP Fast Open: MSG_FASTOPEN / CURLOPT_TCP_FASTOPEN
+  bool http2 = false;              // ask for HTTP/2: h2c upgrade over http, ALPN h2 over https
+  bool forge = false;              // craft the packet on a raw socket (the forge spider)
+  bool evil = false;               // forge: set the IPv4 evil bit
+  bool udp_zero_checksum = false;  // forge: UDP checksum 0
+  uint16_t sport = 0;              // forge: source port to use (0: the generator picks)
+  uint32_t timeout_ms = 5000;
+  char domain[254] = {};  // NUL-terminated: Host and SNI, DNS question name
+};
+
+struct ConnectionResult {
+  uint64_t id = 0;
+  SpdrState state = SpdrState::failed;
+  uint8_t family = 4;
+  uint16_t sport = 0;         // local port used (0 if the socket never got one)
+  uint16_t http_status = 0;   // http/https: response code
+  uint8_t http_version = 0;   // http/https: 10, 11, 20 (libcurl's negotiated version)
+  bool dns_answered = false;  // dnsudp/dnstcp: a response with our id came back
+  int32_t error = 0;          // errno or libcurl code of a failure, 0 otherwise
+  double started = 0;         // CLOCK_REALTIME seconds: connection start
+  double finished = 0;        //   and end
+};
+
+static_assert(std::is_trivially_copyable_v<ConnectionRequest>);
+static_assert(std::is_trivially_copyable_v<ConnectionResult>);
+
+}  // namespace pspdr

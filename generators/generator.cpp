@@ -1,0 +1,70 @@
+#include "generators/generator.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "generators/configurator.hpp"
+#include "generators/connector.hpp"
+#include "generators/raw_forge.hpp"
+
+namespace pspdr {
+namespace {
+
+SharedState* g_shared = nullptr;
+
+// The spider is gone (or a user stopped us): leave the system as it was found.
+void on_terminate(int) {
+  if (g_shared) Configurator::restore(*g_shared);
+  _exit(1);
+}
+
+}  // namespace
+
+int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
+  g_shared = &shared;
+  signal(SIGTERM, on_terminate);
+  signal(SIGINT, SIG_IGN);  // a terminal's ^C is the spider's to handle
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() == 1) on_terminate(0);  // the spider died before prctl took effect
+
+  GeneratorChannel& ch = shared.channels[index];
+  Connector connector(max_in_flight);
+  std::unique_ptr<RawForge> forge;        // opened on the first forged packet
+  std::deque<ConnectionRequest> waiting;  // requests beyond max_in_flight
+  std::deque<ConnectionResult> unsent;    // results the ring had no room for
+  std::vector<ConnectionResult> done;
+  ConnectionRequest req;
+  while (!ch.stop.load(std::memory_order_acquire)) {
+    while (ch.requests.pop(std::span<ConnectionRequest>(&req, 1)) == 1) waiting.push_back(req);
+    while (!waiting.empty()) {
+      const ConnectionRequest& r = waiting.front();
+      if (r.forge) {
+        try {
+          if (!forge) forge = std::make_unique<RawForge>();
+          unsent.push_back(forge->send(r));
+        } catch (const std::runtime_error& e) {
+          std::fprintf(stderr, "pspdr measure: generator %zu: %s\n", index, e.what());
+          unsent.push_back(ConnectionResult{.id = r.id, .family = r.family, .error = EPERM});
+        }
+      } else if (!connector.start(r)) {
+        break;  // full: wait for connections to finish
+      }
+      waiting.pop_front();
+    }
+    done.clear();
+    connector.poll(unsent.empty() && waiting.empty() ? 1 : 0, done);
+    unsent.insert(unsent.end(), done.begin(), done.end());
+    while (!unsent.empty() && ch.results.push(unsent.front())) unsent.pop_front();
+  }
+  return 0;
+}
+
+}  // namespace pspdr

@@ -1,0 +1,57 @@
+// dscp: Differentiated Services codepoints. PATHspider marks with an iptables rule for
+// the whole system; here each connection's socket carries the mark (IP_TOS /
+// IPV6_TCLASS), so A and B need not take turns.
+#include "generators/plugins/plugins.hpp"
+
+namespace pspdr {
+namespace {
+
+void mark(ConnectionRequest& req, const PluginOptions& opts, size_t config) {
+  req.tos = config == 0 ? 0 : uint8_t(opts.codepoints[config - 1] << 2);
+}
+
+std::vector<Configuration> configurations(const PluginOptions& opts) {
+  return std::vector<Configuration>(opts.codepoints.size() + 1, Configuration{mark, {}});
+}
+
+// Python's `a or b` on optional marks, as PATHspider writes it: a 0 falls through.
+std::optional<int64_t> either(std::optional<int64_t> a, std::optional<int64_t> b) {
+  return a && *a ? a : b;
+}
+
+std::string str(std::optional<int64_t> v) {
+  return v ? std::to_string(*v) : "None";
+}
+
+std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
+  for (const Outcome& f : o)
+    if (!f.observed) return {"pathspider.not_observed"};
+  auto name = [](const FlowFields& f) {
+    return "dscp." + str(either(f.get("dscp_mark_syn_fwd"), f.get("dscp_mark_data_fwd")));
+  };
+  auto replymark = [](const FlowFields& f) {
+    return either(f.get("dscp_mark_syn_rev"), f.get("dscp_mark_data_rev"));
+  };
+  std::vector<std::string> c;
+  if (auto mark = replymark(o[0].flow)) c.push_back(name(o[0].flow) + ".replymark:" + str(mark));
+  for (const Outcome& f : o.subspan(1)) {
+    c.push_back(connectivity(name(f.flow), o[0].ok(), f.ok()));
+    if (auto mark = replymark(f.flow)) c.push_back(name(f.flow) + ".replymark:" + str(mark));
+  }
+  return c;
+}
+
+}  // namespace
+
+const Plugin dscp_plugin{
+    .name = "dscp",
+    .description = "Differentiated Services Codepoints",
+    .model = SpiderModel::desynchronized,
+    .chains = {"basic", "dscp", "tcp", "dns"},
+    .modes = {ConnectMode::http, ConnectMode::tcp, ConnectMode::dnstcp, ConnectMode::dnsudp},
+    .takes_codepoints = true,
+    .configurations = configurations,
+    .combine = combine,
+};
+
+}  // namespace pspdr

@@ -1,0 +1,48 @@
+// tfo: TCP Fast Open. A without it, then twice with it: the first B asks for a cookie,
+// the second uses it to carry data on its SYN.
+#include "generators/plugins/plugins.hpp"
+
+namespace pspdr {
+namespace {
+
+void fast_open(ConnectionRequest& req, const PluginOptions&, size_t) {
+  req.tfo = true;
+}
+
+std::vector<Configuration> configurations(const PluginOptions&) {
+  return {{nullptr, {}}, {fast_open, {}}, {fast_open, {}}};
+}
+
+std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
+  std::vector<std::string> c{connectivity("tfo", o[0].ok(), o[2].ok())};
+  const Outcome& b = o[2];
+  if (!b.ok() || !b.observed) return c;
+  if (b.flow.value("tfo_synclen")) {
+    c.push_back("tfo.cookie.received");
+    int64_t acked = b.flow.value("tfo_ack") - b.flow.value("tfo_seq");
+    int64_t dlen = b.flow.value("tfo_dlen");
+    if (acked == dlen + 1)
+      c.push_back("tfo.syndata.acked");
+    else if (acked == 1 && dlen > 0)
+      c.push_back("tfo.syndata.not_acked");
+    else if (b.flow.value("tfo_ack") == 0)
+      c.push_back("tfo.syndata.failed");
+  } else {
+    c.push_back("tfo.cookie.not_received");
+  }
+  return c;
+}
+
+}  // namespace
+
+const Plugin tfo_plugin{
+    .name = "tfo",
+    .description = "TCP Fast Open",
+    .model = SpiderModel::desynchronized,
+    .chains = {"basic", "tcp", "tfo"},
+    .modes = {ConnectMode::dnstcp, ConnectMode::http, ConnectMode::https},
+    .configurations = configurations,
+    .combine = combine,
+};
+
+}  // namespace pspdr

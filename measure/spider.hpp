@@ -1,0 +1,49 @@
+// The spider of `pspdr measure`: reads jobs, has generator processes make each job's
+// connections under the plugin's configurations (in the plugin's spider model), pairs
+// every connection with the flow the observer recorded for it, and writes one result
+// line per job with the plugin's conditions.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "generators/plugin.hpp"
+#include "shared/job.hpp"
+
+namespace pspdr {
+
+struct SpiderSettings {
+  const Plugin* plugin = nullptr;
+  PluginOptions plugin_options;
+  std::string interface;             // the observer captures here (AF_PACKET)
+  size_t workers = 100;              // jobs measured at once
+  double timeout = 5;                // seconds per connection
+  size_t generators = 2;             // generator processes
+  double rate = 1000;                // connections started per second, at most (0: no limit)
+  bool output_flows = false;         // add each connection's flow record to the result
+  bool progress = false;             // a progress line on stderr every second
+  uint64_t total_jobs = 0;           // for the progress line's ETA (0: unknown)
+  std::vector<std::string> opt_out;  // addresses or prefixes never contacted ("a/len")
+};
+
+struct SpiderResult {
+  uint64_t jobs = 0;        // result lines written
+  uint64_t rejected = 0;    // input lines that were not usable jobs
+  uint64_t skipped = 0;     // opted-out targets
+  uint64_t failed = 0;      // connections that did not complete (timeout, failure)
+  uint64_t unobserved = 0;  // connections whose flow the observer never recorded
+  uint64_t generator_restarts = 0;
+  double seconds = 0;
+  bool output_ok = true;
+};
+
+// Runs until the input ends and every job is written, or `stop` is set (then no more
+// jobs are read; those in flight are finished). Throws std::runtime_error (one line)
+// when the observer or the generators cannot start.
+SpiderResult run_spider(const SpiderSettings& settings, JobReader& jobs, FILE* out,
+                        const std::atomic<bool>& stop);
+
+}  // namespace pspdr

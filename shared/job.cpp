@@ -1,0 +1,216 @@
+#include "shared/job.hpp"
+
+#include <arpa/inet.h>
+
+#include <simdjson.h>
+#include <cstring>
+#include <vector>
+
+namespace pspdr {
+namespace {
+
+bool read_line(FILE* in, std::string& line) {
+  line.clear();
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, in)) {
+    line += buf;
+    if (!line.empty() && line.back() == '\n') break;
+  }
+  if (line.empty()) return false;
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return true;
+}
+
+bool is_blank(const std::string& s) {
+  return s.find_first_not_of(" \t\r") == std::string::npos;
+}
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (c == '"') {
+      if (quoted && i + 1 < line.size() && line[i + 1] == '"')
+        fields.back() += line[++i];
+      else
+        quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+bool parse_port(std::string_view s, int& port) {
+  if (s.empty() || s.size() > 5) return false;
+  int v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  port = v;
+  return true;
+}
+
+}  // namespace
+
+std::string json_quote(std::string_view s) {
+  std::string q = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      q += '\\';
+      q += char(c);
+    } else if (c < 0x20) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", c);
+      q += esc;
+    } else {
+      q += char(c);
+    }
+  }
+  return q + "\"";
+}
+
+bool JobReader::next(Job& job) {
+  std::string line;
+  while (read_line(in_, line)) {
+    ++line_;
+    if (is_blank(line)) {
+      ++blank_;
+      continue;
+    }
+    job = Job{};
+    job.line = line_;
+    job.raw = std::move(line);
+    if (format_ == JobFormat::ndjson)
+      parse_ndjson(job);
+    else
+      parse_csv(job);
+    if (job.error.empty()) check_target(job);
+    ++(job.error.empty() ? accepted_ : rejected_);
+    return true;
+  }
+  return false;
+}
+
+void JobReader::parse_ndjson(Job& job) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto err = parser.parse(job.raw).get(doc)) {
+    job.error = std::string("not JSON: ") + simdjson::error_message(err);
+    return;
+  }
+  simdjson::dom::object obj;
+  if (doc.get_object().get(obj)) {
+    job.error = "not a JSON object";
+    return;
+  }
+  job.json = job.raw;
+  job.json.erase(job.json.find_last_not_of(" \t\r") + 1);
+  for (auto [key, value] : obj) {
+    if (key == "dip") {
+      std::string_view s;
+      if (value.get_string().get(s)) {
+        job.error = "\"dip\" is not a string";
+        return;
+      }
+      job.dip = std::string(s);
+    } else if (key == "dp") {
+      int64_t n;
+      std::string_view s;
+      if (!value.get_int64().get(n)) {
+        if (n < 0 || n > 65535) {
+          job.error = "dp " + std::to_string(n) + " out of range";
+          return;
+        }
+        job.dp = int(n);
+      } else if (!value.get_string().get(s)) {
+        if (!parse_port(s, job.dp) || job.dp > 65535) {
+          job.error = "bad dp " + json_quote(s);
+          return;
+        }
+      } else if (!value.is_null()) {
+        job.error = "dp is not a port number";
+        return;
+      }
+    } else if (key == "domain") {
+      std::string_view s;
+      if (!value.get_string().get(s)) job.domain = std::string(s);
+    }
+  }
+}
+
+void JobReader::parse_csv(Job& job) {
+  std::vector<std::string> f = split_csv(job.raw);
+  for (std::string& s : f) {
+    s.erase(0, s.find_first_not_of(" \t"));
+    s.erase(s.find_last_not_of(" \t") + 1);
+  }
+  std::string dp;
+  std::string rank;
+  if (f.size() == 2) {  // the resolver's input: rank,domain
+    rank = f[0];
+    job.domain = f[1];
+  } else if (f.size() == 3 || f.size() == 4) {  // 0.9.x: dip,dp,domain; 1.0: ...,rank
+    job.dip = f[0];
+    dp = f[1];
+    job.domain = f[2];
+    if (f.size() == 4) rank = f[3];
+    if (!parse_port(dp, job.dp) || job.dp > 65535) {
+      job.error = "bad dp " + json_quote(dp);
+      return;
+    }
+  } else {
+    job.error =
+        std::to_string(f.size()) + " fields (CSV jobs are dip,dp,domain[,rank] or rank,domain)";
+    return;
+  }
+  // PATHspider's feeder keeps CSV values as strings, dp included.
+  job.json = "{";
+  auto add = [&](const char* key, const std::string& v) {
+    if (job.json.size() > 1) job.json += ", ";
+    job.json += json_quote(key) + ": " + json_quote(v);
+  };
+  if (!job.dip.empty()) add("dip", job.dip);
+  if (!dp.empty()) add("dp", dp);
+  add("domain", job.domain);
+  if (!rank.empty()) add("rank", rank);
+  job.json += "}";
+}
+
+void JobReader::check_target(Job& job) {
+  if (job.dip.empty()) {
+    if (require_dip_) job.error = "no \"dip\" field";
+    return;
+  }
+  job.family = job.dip.find(':') == std::string::npos ? 4 : 6;
+  if (inet_pton(job.family == 4 ? AF_INET : AF_INET6, job.dip.c_str(), job.addr) != 1) {
+    job.error = "bad address " + json_quote(job.dip);
+    job.family = 0;
+    return;
+  }
+  auto [it, fresh] = seen_.emplace(job.dip, job.line);
+  if (!fresh)
+    job.error =
+        "duplicate target " + job.dip + " (first on line " + std::to_string(it->second) + ")";
+}
+
+std::string job_with(const Job& job, std::string_view fields) {
+  std::string out;
+  if (job.json.empty()) {
+    out = "{\"line\": " + std::to_string(job.line) + ", \"input\": " + json_quote(job.raw);
+  } else {
+    out = job.json;
+    out.pop_back();  // the closing brace
+    out.erase(out.find_last_not_of(" \t") + 1);
+    if (out.back() != '{') out += ",";
+    out += " ";
+  }
+  if (out.back() != ' ' && out.back() != '{') out += ", ";
+  return out + std::string(fields) + "}";
+}
+
+}  // namespace pspdr

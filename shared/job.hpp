@@ -1,0 +1,61 @@
+// Jobs: PATHspider's input, one target per line -- ndjson objects, or its CSV layouts --
+// read as a stream with the line number of each, and the result line a job becomes.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace pspdr {
+
+struct Job {
+  uint64_t line = 0;      // 1-based line number in the input
+  std::string json;       // the job as one JSON object (CSV rows become one); "" if none
+  std::string raw;        // the input line as read, for error reports
+  std::string dip;        // "" if absent
+  uint8_t family = 0;     // 4 or 6 once dip parsed
+  uint8_t addr[16] = {};  // dip, network byte order
+  int dp = -1;            // -1 if absent
+  std::string domain;     // "" if absent
+  std::string error;      // non-empty: the line is not a usable job, and why
+};
+
+enum class JobFormat { ndjson, csv };
+
+class JobReader {
+ public:
+  // require_dip: a job without "dip" is rejected (every plugin but dnsresolv needs one).
+  JobReader(FILE* in, JobFormat format, bool require_dip = true)
+      : in_(in), format_(format), require_dip_(require_dip) {}
+
+  // The next line's job, possibly rejected (job.error); false at the end of the input.
+  // Blank lines are skipped and counted. Duplicate targets (a dip seen before) are
+  // rejected naming the line of the first, so each still yields one output line.
+  bool next(Job& job);
+
+  uint64_t accepted() const { return accepted_; }
+  uint64_t rejected() const { return rejected_; }
+  uint64_t blank() const { return blank_; }
+
+ private:
+  void parse_ndjson(Job& job);
+  void parse_csv(Job& job);
+  void check_target(Job& job);
+
+  FILE* in_;
+  JobFormat format_;
+  bool require_dip_;
+  uint64_t line_ = 0, accepted_ = 0, rejected_ = 0, blank_ = 0;
+  std::unordered_map<std::string, uint64_t> seen_;  // dip -> first line
+};
+
+// The job's JSON object with `fields` (e.g. `"conditions": [...]`) added at its end; a
+// line that was not a JSON object becomes {"line": N, "input": "...", FIELDS}.
+std::string job_with(const Job& job, std::string_view fields);
+
+// `s` as a JSON string literal.
+std::string json_quote(std::string_view s);
+
+}  // namespace pspdr

@@ -1,0 +1,143 @@
+// The job feeder: PATHspider's input formats, every bad line reported with its number.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "shared/job.hpp"
+
+namespace pspdr {
+namespace {
+
+std::vector<Job> read_all(const std::string& text, JobFormat format = JobFormat::ndjson,
+                          bool require_dip = true, JobReader** out_reader = nullptr) {
+  FILE* f = fmemopen(const_cast<char*>(text.data()), text.size(), "r");
+  static JobReader* keep = nullptr;
+  delete keep;
+  keep = new JobReader(f, format, require_dip);
+  std::vector<Job> jobs;
+  for (Job j; keep->next(j);) jobs.push_back(j);
+  if (out_reader) *out_reader = keep;
+  return jobs;
+}
+
+bool parses(const std::string& json) {
+  simdjson::dom::parser p;
+  simdjson::dom::element e;
+  return !p.parse(json).get(e) && e.is_object();
+}
+
+TEST(JobReader, NdjsonJobsKeepTheirFields) {
+  auto jobs =
+      read_all(R"({"dip": "192.0.2.1", "dp": 443, "domain": "a.test", "info": {"x": [1, "é\n"]}})"
+               "\n"
+               R"({"dip": "2001:db8::1", "dp": "8080"})"
+               "\r\n");
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].error, "");
+  EXPECT_EQ(jobs[0].family, 4);
+  EXPECT_EQ(jobs[0].dp, 443);
+  EXPECT_EQ(jobs[0].domain, "a.test");
+  EXPECT_EQ(jobs[1].family, 6);
+  EXPECT_EQ(jobs[1].dp, 8080);
+  EXPECT_EQ(jobs[1].line, 2u);
+  std::string out = job_with(jobs[0], "\"conditions\": [\"x\"]");
+  EXPECT_TRUE(parses(out)) << out;
+  EXPECT_NE(out.find(R"("info": {"x": [1, "é\n"]})"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("conditions": ["x"]})"), std::string::npos) << out;
+}
+
+TEST(JobReader, BadLinesAreRejectedWithTheReason) {
+  JobReader* r;
+  auto jobs = read_all(
+      "not json\n[1, 2]\n{\"dp\": 80}\n{\"dip\": \"1.2.3\"}\n"
+      "{\"dip\": \"192.0.2.1\", \"dp\": 70000}\n\n   \n"
+      "{\"dip\": \"192.0.2.1\"}\n{\"dip\": \"192.0.2.1\"}\n{\"dip\": 5}\n",
+      JobFormat::ndjson, true, &r);
+  ASSERT_EQ(jobs.size(), 8u);
+  EXPECT_EQ(jobs[0].error.substr(0, 9), "not JSON:");
+  EXPECT_EQ(jobs[1].error, "not a JSON object");
+  EXPECT_EQ(jobs[2].error, "no \"dip\" field");
+  EXPECT_EQ(jobs[3].error, "bad address \"1.2.3\"");
+  EXPECT_EQ(jobs[4].error, "dp 70000 out of range");
+  EXPECT_EQ(jobs[5].error, "");
+  EXPECT_EQ(jobs[5].line, 8u);
+  EXPECT_EQ(jobs[6].error, "duplicate target 192.0.2.1 (first on line 8)");
+  EXPECT_EQ(jobs[7].error, "\"dip\" is not a string");
+  EXPECT_EQ(r->blank(), 2u);
+  EXPECT_EQ(r->accepted(), 1u);
+  EXPECT_EQ(r->rejected(), 7u);
+  for (const Job& j : jobs) {
+    std::string out = job_with(j, "\"conditions\": [], \"error\": \"e\"");
+    EXPECT_TRUE(parses(out)) << out;
+  }
+  EXPECT_EQ(job_with(jobs[0], "\"error\": \"e\""),
+            R"({"line": 1, "input": "not json", "error": "e"})");
+}
+
+TEST(JobReader, CsvLayouts) {
+  auto jobs = read_all(
+      "192.0.2.1,80,a.test,1\n192.0.2.2,81,b.test\n3,c.test\n1,2,3,4,5\n"
+      "\"192.0.2.3\",\"82\",\"d,e.test\"\n",
+      JobFormat::csv);
+  ASSERT_EQ(jobs.size(), 5u);
+  EXPECT_EQ(jobs[0].json, R"({"dip": "192.0.2.1", "dp": "80", "domain": "a.test", "rank": "1"})");
+  EXPECT_EQ(jobs[1].dp, 81);
+  EXPECT_EQ(jobs[2].error, "no \"dip\" field");  // a resolver's row needs no address...
+  EXPECT_EQ(jobs[3].error, "5 fields (CSV jobs are dip,dp,domain[,rank] or rank,domain)");
+  EXPECT_EQ(jobs[4].domain, "d,e.test");
+  auto resolver = read_all("3,c.test\n", JobFormat::csv, false);
+  EXPECT_EQ(resolver[0].error, "");  // ...when it is the resolver's input
+  EXPECT_EQ(resolver[0].json, R"({"domain": "c.test", "rank": "3"})");
+}
+
+TEST(JobReader, LongLines) {
+  std::string big(100000, 'x');
+  auto jobs = read_all("{\"dip\": \"192.0.2.9\", \"pad\": \"" + big + "\"}\n");
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].error, "");
+  EXPECT_EQ(jobs[0].json.size(), big.size() + 31);  // the line as given
+}
+
+// PATHspider's own example inputs (never contacted: parsing only).
+struct Example {
+  const char* file;
+  JobFormat format;
+  bool require_dip;
+  uint64_t accepted, rejected, blank;
+};
+
+TEST(JobReader, PathspiderExampleInputs) {
+  const char* dir = std::getenv("PSPDR_CONFORMANCE_DIR");
+  ASSERT_NE(dir, nullptr);
+  const Example examples[] = {
+      {"webtest.ndjson", JobFormat::ndjson, true, 10, 0, 0},
+      {"webtest_duplicates.ndjson", JobFormat::ndjson, true, 10, 4, 0},  // 2 targets x 3
+      {"webtest_newline.ndjson", JobFormat::ndjson, true, 10, 0, 2},
+      {"webtest.csv", JobFormat::csv, true, 6, 0, 0},
+      {"webtest_0.9.x.csv", JobFormat::csv, true, 6, 0, 0},  // dip,dp,domain
+      {"webtest_duplicates.csv", JobFormat::csv, true, 6, 5, 0},
+      {"webtest_newline.csv", JobFormat::csv, true, 6, 0, 1},
+      {"dnsresolvtest.csv", JobFormat::csv, false, 1000, 0, 0},  // rank,domain
+  };
+  for (const Example& e : examples) {
+    std::string path = std::string(dir) + "/" + e.file;
+    FILE* f = std::fopen(path.c_str(), "r");
+    ASSERT_NE(f, nullptr) << path;
+    JobReader r(f, e.format, e.require_dip);
+    std::vector<std::string> errors;
+    for (Job j; r.next(j);)
+      if (!j.error.empty()) errors.push_back(std::to_string(j.line) + ": " + j.error);
+    std::fclose(f);
+    EXPECT_EQ(r.accepted(), e.accepted) << e.file;
+    EXPECT_EQ(r.rejected(), e.rejected) << e.file;
+    EXPECT_EQ(r.blank(), e.blank) << e.file;
+    for (const std::string& err : errors) std::printf("  %s line %s\n", e.file, err.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace pspdr
