@@ -98,7 +98,7 @@ def scale_test(status):
     jobs = [json.loads(line) for line in lab("jobs", "--plugin", "ecn").splitlines()]
     ecn_before = sysctl(status["client_netns"], "net.ipv4.tcp_ecn")
     start = time.time()
-    p, results = measure(status, jobs, "-w", "1000", "--timeout", "2", "--rate", "0", "ecn")
+    p, results = measure(status, jobs, "-w", "1000", "--rate", "0", "ecn")
     seconds = time.time() - start
     check(p.returncode == 0, "measure exits 0")
     check(len(results) == len(jobs) == 10000, f"{len(results)} result lines for {len(jobs)} jobs")
@@ -128,7 +128,9 @@ def kill_test(status):
                                 text=True).stdout.split()
     check(len(generators) >= 1, f"generators running: {generators}")
     os.kill(int(generators[0]), signal.SIGKILL)
-    out, err = proc.communicate(timeout=300)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    proc.wait(timeout=300)
     results = [json.loads(line) for line in out.splitlines()]
     check(proc.returncode == 0, "the run finishes (exit 0)")
     check(len(results) == len(jobs), f"{len(results)} result lines for {len(jobs)} jobs")

@@ -13,7 +13,7 @@ PAGE = ("<!doctype html><title>pathspider-cpp lab target</title>\n"
 
 NGINX = """\
 daemon on;
-worker_processes 1;
+worker_processes auto;
 user root root;
 pid {state}/nginx.pid;
 error_log {state}/nginx-error.log warn;
@@ -26,7 +26,7 @@ http {{
   uwsgi_temp_path {state}/nginx-uwsgi;
   scgi_temp_path {state}/nginx-scgi;
   server {{
-    listen 80 default_server;
+    listen 80 default_server backlog=4096;
     listen [::]:80 default_server;
     listen 443 ssl http2 default_server;
     listen [::]:443 ssl http2 default_server;
