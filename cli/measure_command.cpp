@@ -18,6 +18,7 @@
 #include "cli/options.hpp"
 #include "generators/generator.hpp"
 #include "generators/plugin.hpp"
+#include "measure/resolver.hpp"
 #include "measure/spider.hpp"
 #include "observer/cleanup.hpp"
 
@@ -42,7 +43,8 @@ optional arguments:
                         leaves (AF_PACKET; must be up). (Default: eth0)
   -w, --workers N       jobs measured at once. (Default: 100)
   --input INPUTFILE     jobs, one JSON object per line. (Default: standard input)
-  --csv-input           the input is CSV: dip,dp,domain[,rank] (or rank,domain)
+  --csv-input, --csv    the input is CSV: dip,dp,domain[,rank] (or rank,domain
+                        for dnsresolv)
   --output OUTPUTFILE   where results go. (Default: standard output)
   --output-flows        add each connection's flow record ("flows", with config:
                         0 = A, 1..n = B, and spdr_state: 0 OK, 1 TIMEOUT, 2 FAILED)
@@ -82,7 +84,8 @@ void print_plugin_usage(const Plugin& p) {
   std::printf("\nSpider model: %s\n", p.model == SpiderModel::synchronized     ? "synchronized"
                                       : p.model == SpiderModel::desynchronized ? "desynchronized"
                                       : p.model == SpiderModel::single         ? "single"
-                                                                               : "forge");
+                                      : p.model == SpiderModel::forge          ? "forge"
+                                                                               : "resolver");
   if (p.takes_codepoints)
     std::printf(
         "\n  --codepoint N ...  DSCP codepoints (0-63) for the experimental "
@@ -170,6 +173,7 @@ int measure_command(int argc, char** argv) {
       {"workers", required_argument, nullptr, 'w'},
       {"input", required_argument, nullptr, kInput},
       {"csv-input", no_argument, nullptr, kCsv},
+      {"csv", no_argument, nullptr, kCsv},
       {"output", required_argument, nullptr, kOutput},
       {"output-flows", no_argument, nullptr, kFlows},
       {"timeout", required_argument, nullptr, kTimeout},
@@ -240,7 +244,9 @@ int measure_command(int argc, char** argv) {
   if (!s.plugin) return usage_error(std::string("unknown plugin '") + argv[optind] + "'");
   if (int rc = parse_plugin_args(argc - optind, argv + optind, s); rc >= 0) return rc;
 
-  if (std::string problem = interface_problem(s.interface); !problem.empty()) {
+  std::string problem =
+      s.plugin->model == SpiderModel::resolver ? "" : interface_problem(s.interface);
+  if (!problem.empty()) {
     std::fprintf(stderr, "%s: %s\n", kProg, problem.c_str());
     return exit_status::failure;
   }
@@ -258,10 +264,12 @@ int measure_command(int argc, char** argv) {
   s.progress = !quiet && isatty(STDERR_FILENO);
 
   handle_stop_signals(OnStopSignal::stop_flag);
-  JobReader jobs(in, csv ? JobFormat::csv : JobFormat::ndjson, true);
+  bool resolver = s.plugin->model == SpiderModel::resolver;
+  JobReader jobs(in, csv ? JobFormat::csv : JobFormat::ndjson, !resolver);
   SpiderResult r;
   try {
-    r = run_spider(s, jobs, out, stop_requested);
+    r = resolver ? run_resolver(s, jobs, out, stop_requested)
+                 : run_spider(s, jobs, out, stop_requested);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", kProg, e.what());
     return exit_status::failure;

@@ -22,6 +22,7 @@ enum class SpiderModel {
   desynchronized,  // per-connection configurations: A then B for each job
   single,          // one connection per job
   forge,           // crafted packets, no connection state
+  resolver,        // no connections: jobs in, resolved jobs out (dnsresolv)
 };
 
 // A flow record's scalar fields by name: booleans as 0/1, null as none.

@@ -15,9 +15,9 @@ constexpr std::pair<ConnectMode, std::string_view> kModes[] = {
 }  // namespace
 
 std::span<const Plugin* const> plugins() {
-  static const std::array<const Plugin*, 7> all = {&tfo_plugin,    &ecn_plugin, &h2_plugin,
-                                                   &dscp_plugin,   &mss_plugin, &evilbit_plugin,
-                                                   &udpzero_plugin};
+  static const std::array<const Plugin*, 8> all = {
+      &tfo_plugin, &ecn_plugin,     &h2_plugin,      &dscp_plugin,
+      &mss_plugin, &evilbit_plugin, &udpzero_plugin, &dnsresolv_plugin};
   return all;
 }
 

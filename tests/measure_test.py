@@ -92,6 +92,18 @@ def conditions_test(status):
               + (f" (wrong: {dict(wrong)})" if wrong else ""))
     check(sysctl(status["client_netns"], "net.ipv4.tcp_ecn") == ecn_before,
           f"net.ipv4.tcp_ecn restored ({ecn_before})")
+    # dnsresolv: the resolver's CSV (rank,domain) becomes jobs with the lab's addresses,
+    # resolved through the lab's DNS (scripts/lab gives the client namespace its
+    # resolv.conf); a name that does not exist is written once, with an error.
+    jobs = [json.loads(line) for line in lab("jobs").splitlines()]
+    csv = "".join(f"{i},{j['domain']}\n" for i, j in enumerate(jobs, 1)) + "0,no.pathspider.test\n"
+    p, results = measure(status, [], "--csv-input", "dnsresolv", input_text=csv)
+    resolved = {r["domain"]: r.get("dip") for r in results}
+    check(p.returncode == 0 and len(results) == len(jobs) + 1, f"dnsresolv: {len(results)} jobs")
+    check(all(resolved[j["domain"]] == j["dip"] for j in jobs),
+          "dnsresolv: every name resolves to its target's address")
+    check("error" in next(r for r in results if r["domain"] == "no.pathspider.test"),
+          "dnsresolv: an unknown name yields its line, with an error")
 
 
 def scale_test(status):

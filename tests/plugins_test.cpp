@@ -34,7 +34,7 @@ constexpr auto ok = SpdrState::ok, timeout = SpdrState::timeout;
 TEST(Plugins, RegistryListsEveryPluginWithItsDefaultMode) {
   V names;
   for (const Plugin* p : plugins()) names.emplace_back(p->name);
-  EXPECT_EQ(names, (V{"tfo", "ecn", "h2", "dscp", "mss", "evilbit", "udpzero"}));
+  EXPECT_EQ(names, (V{"tfo", "ecn", "h2", "dscp", "mss", "evilbit", "udpzero", "dnsresolv"}));
   EXPECT_EQ(find_plugin("ecn")->modes.front(), ConnectMode::http);
   EXPECT_EQ(find_plugin("evilbit")->modes.front(), ConnectMode::tcpsyn);
   EXPECT_EQ(find_plugin("nope"), nullptr);

@@ -1,0 +1,86 @@
+#include "measure/resolver.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pspdr {
+namespace {
+
+std::set<std::string> addresses_of(const std::string& domain) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::set<std::string> out;
+  if (getaddrinfo(domain.c_str(), nullptr, &hints, &res) != 0) return out;
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    char buf[INET6_ADDRSTRLEN];
+    const void* addr =
+        a->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+            : &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr;
+    if (inet_ntop(a->ai_family, addr, buf, sizeof buf)) out.insert(buf);
+  }
+  freeaddrinfo(res);
+  return out;
+}
+
+}  // namespace
+
+SpiderResult run_resolver(const SpiderSettings& s, JobReader& jobs, FILE* out,
+                          const std::atomic<bool>& stop) {
+  auto start = std::chrono::steady_clock::now();
+  SpiderResult r;
+  std::mutex in_lock, out_lock;
+  auto write = [&](const std::string& line) {
+    std::lock_guard g(out_lock);
+    r.output_ok =
+        std::fprintf(out, "%s\n", line.c_str()) > 0 && std::fflush(out) == 0 && r.output_ok;
+    ++r.jobs;
+  };
+  // getaddrinfo blocks: resolve with a pool of threads, as many as --workers allows.
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < std::clamp<size_t>(s.workers, 1, 64); ++t) {
+    pool.emplace_back([&] {
+      for (;;) {
+        Job job;
+        {
+          std::lock_guard g(in_lock);
+          if (stop.load() || !jobs.next(job)) return;
+        }
+        if (job.error.empty() && job.domain.empty()) job.error = "no \"domain\" to resolve";
+        if (!job.error.empty()) {
+          std::lock_guard g(out_lock);
+          ++r.rejected;
+          std::fprintf(stderr, "pspdr measure: line %llu: %s\n", (unsigned long long)job.line,
+                       job.error.c_str());
+        }
+        if (!job.error.empty()) {
+          write(job_with(job, "\"error\": " + json_quote(job.error)));
+          continue;
+        }
+        std::set<std::string> addresses = addresses_of(job.domain);
+        if (addresses.empty()) {
+          std::lock_guard g(out_lock);
+          ++r.failed;
+        }
+        if (addresses.empty())
+          write(job_with(job, "\"error\": \"" + job.domain + " does not resolve\""));
+        for (const std::string& a : addresses) write(job_with(job, "\"dip\": " + json_quote(a)));
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace pspdr
