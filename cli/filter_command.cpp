@@ -8,12 +8,27 @@
 #include <cstring>
 #include <string>
 
+#include <simdjson.h>
+
 #include "cli/command.hpp"
 #include "cli/options.hpp"
 #include "shared/job.hpp"
 
 namespace pspdr {
 namespace {
+
+// The job with its "dp" set to `dp`, replacing any it had (as PATHspider's filter).
+std::string with_port(const Job& job, int dp) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (parser.parse(job.json).get(obj)) return job.json;
+  std::string out = "{";
+  for (auto [key, value] : obj) {
+    if (key == "dp") continue;
+    out += json_quote(key) + ": " + simdjson::minify(value) + ", ";
+  }
+  return out + "\"dp\": " + std::to_string(dp) + "}";
+}
 
 constexpr const char* kProg = "pspdr filter";
 constexpr const char* kUsage =
@@ -89,7 +104,7 @@ int filter_command(int argc, char** argv) {
                    job.error.c_str());
       continue;
     }
-    std::string line = dp >= 0 ? job_with(job, "\"dp\": " + std::to_string(dp)) : job.json;
+    std::string line = dp >= 0 ? with_port(job, dp) : job.json;
     ok = std::fprintf(out, "%s\n", line.c_str()) > 0 && ok;
   }
   ok = std::fflush(out) == 0 && ok;

@@ -104,7 +104,8 @@ void print_live_stats(PacketSource& source, std::vector<std::unique_ptr<Worker>>
 }  // namespace
 
 LiveResult run_live(PacketSource& source, const ChainSet& chains, const ObserverOptions& opts,
-                    const LiveOptions& live, const RecordOutput& out, const std::atomic<bool>& stop) {
+                    const LiveOptions& live, const RecordOutput& out,
+                    const std::atomic<bool>& stop) {
   uint32_t queues = source.queues();
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<ChunkFlowSink*> sinks;

@@ -34,6 +34,7 @@ struct LiveResult {
 // then flushes every flow. Live packets carry wall-clock stamps, so the packet clock
 // also follows the wall clock while the link is quiet: flows time out without traffic.
 LiveResult run_live(PacketSource& source, const ChainSet& chains, const ObserverOptions& opts,
-                    const LiveOptions& live, const RecordOutput& out, const std::atomic<bool>& stop);
+                    const LiveOptions& live, const RecordOutput& out,
+                    const std::atomic<bool>& stop);
 
 }  // namespace pspdr

@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "observer/record_writer.hpp"
-#include "shared/spsc_ring.hpp"
 #include "shared/flow_key.hpp"
 #include "shared/memory.hpp"
+#include "shared/spsc_ring.hpp"
 
 namespace pspdr {
 namespace {

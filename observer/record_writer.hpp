@@ -11,8 +11,8 @@
 
 #include "chains/chain_set.hpp"
 #include "observer/observer.hpp"
-#include "shared/spsc_ring.hpp"
 #include "shared/json_writer.hpp"
+#include "shared/spsc_ring.hpp"
 
 namespace pspdr {
 

@@ -24,12 +24,9 @@ class SpscRing {
   static_assert(std::atomic<uint64_t>::is_always_lock_free);  // also across processes
 
  public:
-  explicit SpscRing(size_t capacity)
-    requires(InlineCapacity == 0)
+  explicit SpscRing(size_t capacity) requires(InlineCapacity == 0)
       : mask_(std::bit_ceil(capacity) - 1), slots_(std::make_unique<T[]>(mask_ + 1)) {}
-  SpscRing()
-    requires(InlineCapacity > 0)
-      : mask_(InlineCapacity - 1) {}
+  SpscRing() requires(InlineCapacity > 0) : mask_(InlineCapacity - 1) {}
 
   // Producer side: copies as many of `items` as fit; returns how many.
   size_t push(std::span<const T> items) {

@@ -10,7 +10,7 @@ constexpr int64_t syn = 0x02, ack = 0x10, ece = 0x40, cwr = 0x80;
 constexpr int64_t sa = syn | ack, sae = sa | ece, saec = sae | cwr;
 }  // namespace tcp_flags
 
-extern const Plugin dnsresolv_plugin, dscp_plugin, ecn_plugin, evilbit_plugin, h2_plugin, mss_plugin, tfo_plugin,
-    udpzero_plugin;
+extern const Plugin dnsresolv_plugin, dscp_plugin, ecn_plugin, evilbit_plugin, h2_plugin,
+    mss_plugin, tfo_plugin, udpzero_plugin;
 
 }  // namespace pspdr
