@@ -9,7 +9,8 @@ conditions: every plugin, in its connection modes, reports for every target exac
 scale:      10,000 jobs with -w 1000: 10,000 result lines, each job once, sysctls
             restored; prints jobs per second.
 kill:       a generator killed with SIGKILL mid-run: the run finishes, every job has its
-            line, the lost connections carry spdr_state 2 (FAILED), sysctls restored.
+            line, the lost connections carry spdr_state 2 (FAILED), sysctls restored;
+            then the spider itself killed: its generators restore the sysctls.
 """
 import json
 import os
@@ -153,6 +154,22 @@ def kill_test(status):
     check(failed > 0, f"{failed} connections of the killed generator carry spdr_state 2")
     check("generator 0 died" in err or "died" in err, "the death is reported on stderr")
     check(sysctl(status["client_netns"], "net.ipv4.tcp_ecn") == ecn_before, "tcp_ecn restored")
+
+    # The spider itself killed: its generators put the sysctl back and exit.
+    subprocess.run(["ip", "netns", "exec", status["client_netns"], "sysctl", "-qw",
+                    "net.ipv4.tcp_ecn=0"], check=True)
+    proc = measure(status, jobs, "-w", "5", "--rate", "2", "ecn", popen=True)
+    proc.stdin.write("".join(json.dumps(j) + "\n" for j in jobs))
+    proc.stdin.close()
+    time.sleep(3)
+    during = sysctl(status["client_netns"], "net.ipv4.tcp_ecn")
+    subprocess.run(["pkill", "-9", "-f", f"{pspdr} measure"])
+    proc.wait(timeout=30)
+    time.sleep(1)
+    check(during != "0" and sysctl(status["client_netns"], "net.ipv4.tcp_ecn") == "0",
+          f"spider killed: tcp_ecn back to 0 (was {during} during the run)")
+    left = subprocess.run(["pgrep", "-f", "pspdr generate --shm"], capture_output=True, text=True)
+    check(not left.stdout.strip(), "spider killed: no generator left")
 
 
 targets = {"conditions": 60, "scale": 10000, "kill": 200}[what]
