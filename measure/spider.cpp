@@ -36,15 +36,6 @@ double realtime() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-std::string quoted(std::string_view s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') q.push_back('\\');
-    q.push_back(c);
-  }
-  return q + "\"";
-}
-
 // --- the observer, on its own threads, handing records to the spider's thread --------
 class ObserverThread {
  public:
@@ -298,7 +289,7 @@ void Spider::admit() {
       ++result_.rejected;
       std::fprintf(stderr, "pspdr measure: line %llu: %s\n", (unsigned long long)j.line,
                    j.error.c_str());
-      write(job_with(j, "\"conditions\": [], \"error\": " + quoted(j.error)));
+      write(job_with(j, "\"conditions\": [], \"error\": " + json_quote(j.error)));
       continue;
     }
     if (std::any_of(opt_out_.begin(), opt_out_.end(),
@@ -491,7 +482,8 @@ void Spider::finish(JobState* job) {
   }
   std::vector<std::string> conditions = s_.plugin->combine(job->outcomes, s_.plugin_options);
   std::string fields = "\"conditions\": [";
-  for (size_t i = 0; i < conditions.size(); ++i) fields += (i ? ", " : "") + quoted(conditions[i]);
+  for (size_t i = 0; i < conditions.size(); ++i)
+    fields += (i ? ", " : "") + json_quote(conditions[i]);
   fields += "]";
   if (s_.output_flows) {
     fields += ", \"flows\": [";
