@@ -88,11 +88,10 @@ int filter_command(int argc, char** argv) {
     }
   }
   if (optind < argc) return options::usage_error(kProg, std::string("unexpected ") + argv[optind]);
-  FILE* in = input.empty() || input == "-" ? stdin : std::fopen(input.c_str(), "r");
-  FILE* out = output.empty() || output == "-" ? stdout : std::fopen(output.c_str(), "w");
-  if (!in || !out) {
-    std::fprintf(stderr, "%s: cannot open %s: %s\n", kProg, (!in ? input : output).c_str(),
-                 std::strerror(errno));
+  FILE* in = options::open_input(kProg, input);
+  FILE* out = in ? options::open_output(kProg, output) : nullptr;
+  if (!out) {
+    if (in) options::close_input(in);
     return exit_status::failure;
   }
   // A CSV resolver list (rank,domain) has no addresses yet: that is not an error here.
@@ -107,14 +106,11 @@ int filter_command(int argc, char** argv) {
     std::string line = dp >= 0 ? with_port(job, dp) : job.json;
     ok = std::fprintf(out, "%s\n", line.c_str()) > 0 && ok;
   }
-  ok = std::fflush(out) == 0 && ok;
   std::fprintf(stderr, "%s: %llu jobs, %llu rejected, %llu blank lines\n", kProg,
                (unsigned long long)reader.accepted(), (unsigned long long)reader.rejected(),
                (unsigned long long)reader.blank());
-  if (in != stdin) std::fclose(in);
-  if (out != stdout) ok = std::fclose(out) == 0 && ok;
-  if (!ok) std::fprintf(stderr, "%s: writing failed: %s\n", kProg, std::strerror(errno));
-  return ok ? exit_status::ok : exit_status::failure;
+  options::close_input(in);
+  return options::close_output(kProg, out, ok, output) ? exit_status::ok : exit_status::failure;
 }
 
 }  // namespace pspdr

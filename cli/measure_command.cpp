@@ -250,18 +250,14 @@ int measure_command(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", kProg, problem.c_str());
     return exit_status::failure;
   }
-  FILE* in = input.empty() || input == "-" ? stdin : std::fopen(input.c_str(), "r");
-  if (!in) {
-    std::fprintf(stderr, "%s: cannot read %s: %s\n", kProg, input.c_str(), std::strerror(errno));
-    return exit_status::failure;
-  }
-  FILE* out = output.empty() || output == "-" ? stdout : std::fopen(output.c_str(), "w");
+  FILE* in = options::open_input(kProg, input);
+  FILE* out = in ? options::open_output(kProg, output) : nullptr;
   if (!out) {
-    std::fprintf(stderr, "%s: cannot write %s: %s\n", kProg, output.c_str(), std::strerror(errno));
+    if (in) options::close_input(in);
     return exit_status::failure;
   }
-  s.total_jobs = count_lines(input);
   s.progress = !quiet && isatty(STDERR_FILENO);
+  if (s.progress) s.total_jobs = count_lines(input);  // only the progress line's ETA needs it
 
   handle_stop_signals(OnStopSignal::stop_flag);
   bool resolver = s.plugin->model == SpiderModel::resolver;
@@ -274,8 +270,8 @@ int measure_command(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", kProg, e.what());
     return exit_status::failure;
   }
-  bool output_ok = r.output_ok && (out == stdout || std::fclose(out) == 0);
-  if (in != stdin) std::fclose(in);
+  bool output_ok = options::close_output(kProg, out, r.output_ok, output);
+  options::close_input(in);
   if (!quiet)
     std::fprintf(stderr,
                  "%s: %llu jobs (%llu rejected, %llu opted out), %llu connections failed, "
@@ -285,11 +281,7 @@ int measure_command(int argc, char** argv) {
                  (unsigned long long)r.unobserved, (unsigned long long)r.generator_restarts,
                  r.seconds, r.seconds > 0 ? double(r.jobs) / r.seconds : 0.0,
                  stop_requested.load() ? " (stopped by signal: input not read to the end)" : "");
-  if (!output_ok) {
-    std::fprintf(stderr, "%s: writing the results failed: %s\n", kProg, std::strerror(errno));
-    return exit_status::failure;
-  }
-  return exit_status::ok;
+  return output_ok ? exit_status::ok : exit_status::failure;
 }
 
 int generate_command(int argc, char** argv) {

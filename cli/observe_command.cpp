@@ -175,23 +175,6 @@ std::unique_ptr<PacketSource> open_live(const Settings& s) {
   return std::make_unique<AfPacketSource>(s.source, AfPacketOptions{.queues = s.queues});
 }
 
-FILE* open_output(const std::string& output) {
-  if (output.empty() || output == "-") return stdout;
-  FILE* out = std::fopen(output.c_str(), "w");
-  if (!out)
-    std::fprintf(stderr, "%s: cannot write %s: %s\n", g_prog, output.c_str(), std::strerror(errno));
-  return out;
-}
-
-// Closes the output; false if anything written was lost.
-bool close_output(FILE* out, bool written, const std::string& output) {
-  if (out != stdout) written = std::fclose(out) == 0 && written;
-  if (!written)
-    std::fprintf(stderr, "%s: writing %s failed: %s\n", g_prog,
-                 output.empty() ? "standard output" : output.c_str(), std::strerror(errno));
-  return written;
-}
-
 int observe_trace(const Settings& s, const ChainSet& chains) {
   std::unique_ptr<TraceFile> trace;
   try {
@@ -200,7 +183,7 @@ int observe_trace(const Settings& s, const ChainSet& chains) {
     std::fprintf(stderr, "%s: %s\n", g_prog, e.what());
     return exit_status::failure;
   }
-  FILE* out = open_output(s.output);
+  FILE* out = options::open_output(g_prog, s.output);
   if (!out) return exit_status::failure;
 
   bool progress = !s.quiet && isatty(STDERR_FILENO);
@@ -221,7 +204,7 @@ int observe_trace(const Settings& s, const ChainSet& chains) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (progress) std::fputc('\n', stderr);
 
-  bool written = close_output(out, result.output_ok, s.output);
+  bool written = options::close_output(g_prog, out, result.output_ok, s.output);
   for (uint32_t link : trace->unsupported_links())
     std::fprintf(stderr, "%s: %s: link type %u is not supported; its frames count as non-IP\n",
                  g_prog, s.source.c_str(), link);
@@ -233,14 +216,14 @@ int observe_trace(const Settings& s, const ChainSet& chains) {
 }
 
 int observe_live(const Settings& s, const ChainSet& chains, PacketSource& source) {
-  FILE* out = open_output(s.output);
+  FILE* out = options::open_output(g_prog, s.output);
   if (!out) return exit_status::failure;
   if (!s.quiet) std::fprintf(stderr, "%s: capturing on %s\n", g_prog, source.describe().c_str());
 
   LiveOptions live = s.live;
   live.stats_each_second = !s.quiet && isatty(STDERR_FILENO);
   LiveResult r = run_live(source, chains, s.opts, live, file_output(out), stop_requested);
-  bool written = close_output(out, r.output_ok, s.output);
+  bool written = options::close_output(g_prog, out, r.output_ok, s.output);
   if (!s.quiet) {
     uint64_t dropped = 0;
     for (const QueueCounters& q : r.queues) dropped += q.dropped;

@@ -1,6 +1,41 @@
 #include "cli/options.hpp"
 
+#include <cstring>
+
 namespace pspdr::options {
+
+namespace {
+FILE* open_file(const char* program, const std::string& path, const char* mode, FILE* standard) {
+  if (path.empty() || path == "-") return standard;
+  FILE* f = std::fopen(path.c_str(), mode);
+  if (!f)
+    std::fprintf(stderr, "%s: cannot %s %s: %s\n", program, *mode == 'r' ? "read" : "write",
+                 path.c_str(), std::strerror(errno));
+  return f;
+}
+}  // namespace
+
+FILE* open_input(const char* program, const std::string& path) {
+  return open_file(program, path, "r", stdin);
+}
+
+FILE* open_output(const char* program, const std::string& path) {
+  return open_file(program, path, "w", stdout);
+}
+
+void close_input(FILE* in) {
+  if (in != stdin) std::fclose(in);
+}
+
+bool close_output(const char* program, FILE* out, bool written, const std::string& path) {
+  written = std::fflush(out) == 0 && written;
+  if (out != stdout) written = std::fclose(out) == 0 && written;
+  if (!written)
+    std::fprintf(stderr, "%s: writing %s failed: %s\n", program,
+                 path.empty() || path == "-" ? "standard output" : path.c_str(),
+                 std::strerror(errno));
+  return written;
+}
 
 bool parse_cores(const std::string& text, std::vector<int>& cores) {
   size_t pos = 0;

@@ -37,6 +37,15 @@ inline bool parse_seconds(const char* text, double& out) {
   return true;
 }
 
+// "" or "-": standard input (output); otherwise the named file. nullptr, after a
+// one-line error naming PROGRAM, if it cannot be opened.
+FILE* open_input(const char* program, const std::string& path);
+FILE* open_output(const char* program, const std::string& path);
+void close_input(FILE* in);
+// Closes `out` (unless standard output); false, after a one-line error, if anything
+// written was lost (`written` false: something already was).
+bool close_output(const char* program, FILE* out, bool written, const std::string& path);
+
 // "2,3" or "2-5,8": CPU numbers; false on anything else.
 bool parse_cores(const std::string& text, std::vector<int>& cores);
 

@@ -3,8 +3,14 @@
 // trivially copyable and hold no pointers.
 #pragma once
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
+
+#include "shared/address.hpp"
 
 namespace pspdr {
 
@@ -50,6 +56,27 @@ struct ConnectionResult {
   double started = 0;         // CLOCK_REALTIME seconds: connection start
   double finished = 0;        //   and end
 };
+
+inline IpAddress destination(const ConnectionRequest& req) {
+  return IpAddress(req.family, req.addr);
+}
+
+// The request's destination as a socket address (port included); returns its length.
+inline socklen_t destination_address(const ConnectionRequest& req, sockaddr_storage& sa) {
+  std::memset(&sa, 0, sizeof sa);
+  if (req.family == 4) {
+    auto& a = reinterpret_cast<sockaddr_in&>(sa);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(req.dport);
+    std::memcpy(&a.sin_addr, req.addr, 4);
+    return sizeof a;
+  }
+  auto& a = reinterpret_cast<sockaddr_in6&>(sa);
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(req.dport);
+  std::memcpy(&a.sin6_addr, req.addr, 16);
+  return sizeof a;
+}
 
 static_assert(std::is_trivially_copyable_v<ConnectionRequest>);
 static_assert(std::is_trivially_copyable_v<ConnectionResult>);

@@ -14,6 +14,7 @@
 #include <ctime>
 #include <string>
 
+#include "shared/clock.hpp"
 #include "shared/dns_query.hpp"
 
 namespace pspdr {
@@ -22,38 +23,17 @@ namespace {
 // epoll tags: our own sockets carry their descriptor, libcurl's this bit as well.
 constexpr uint64_t kCurlTag = 1ull << 32;
 
-double realtime() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
-
 int64_t monotonic_ms() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-socklen_t fill_address(const ConnectionRequest& req, sockaddr_storage& sa) {
-  std::memset(&sa, 0, sizeof sa);
-  if (req.family == 4) {
-    auto& a = reinterpret_cast<sockaddr_in&>(sa);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(req.dport);
-    std::memcpy(&a.sin_addr, req.addr, 4);
-    return sizeof a;
-  }
-  auto& a = reinterpret_cast<sockaddr_in6&>(sa);
-  a.sin6_family = AF_INET6;
-  a.sin6_port = htons(req.dport);
-  std::memcpy(&a.sin6_addr, req.addr, 16);
-  return sizeof a;
-}
-
-std::string address_text(const ConnectionRequest& req) {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(req.family == 4 ? AF_INET : AF_INET6, req.addr, buf, sizeof buf);
-  return req.family == 4 ? std::string(buf) : "[" + std::string(buf) + "]";
+// The destination as a URL host: IPv6 in brackets.
+std::string url_host(const ConnectionRequest& req) {
+  char buf[IpAddress::kMaxText];
+  std::string text(destination(req).format(buf));
+  return req.family == 4 ? text : "[" + text + "]";
 }
 
 // The DSCP/ECN byte of every packet the socket sends.
@@ -135,11 +115,11 @@ bool Connector::start(const ConnectionRequest& req) {
 void Connector::start_socket(const ConnectionRequest& req) {
   auto c = std::make_unique<SocketConnection>();
   c->req = req;
-  c->res = ConnectionResult{.id = req.id, .family = req.family, .started = realtime()};
+  c->res = ConnectionResult{.id = req.id, .family = req.family, .started = realtime_seconds()};
   c->deadline_ms = monotonic_ms() + req.timeout_ms;
   auto fail = [&](int err) {
     c->res.error = err;
-    c->res.finished = realtime();
+    c->res.finished = realtime_seconds();
     failed_at_once_.push_back(c->res);
     if (c->fd >= 0) close(c->fd);
   };
@@ -160,7 +140,7 @@ void Connector::start_socket(const ConnectionRequest& req) {
     }
   }
   sockaddr_storage sa;
-  socklen_t len = fill_address(req, sa);
+  socklen_t len = destination_address(req, sa);
   int rc;
   if (req.tfo && !udp) {
     // TCP Fast Open: the first bytes go with the SYN when a cookie is cached; what
@@ -237,7 +217,7 @@ void Connector::end_socket(int fd, SpdrState state, int error,
   SocketConnection& c = *it->second;
   c.res.state = state;
   c.res.error = error;
-  c.res.finished = realtime();
+  c.res.finished = realtime_seconds();
   done.push_back(c.res);
   epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
   close(fd);
@@ -257,14 +237,14 @@ void Connector::expire_sockets(std::vector<ConnectionResult>& done) {
 void Connector::start_transfer(const ConnectionRequest& req) {
   auto t = std::make_unique<Transfer>();
   t->req = req;
-  t->res = ConnectionResult{.id = req.id, .family = req.family, .started = realtime()};
+  t->res = ConnectionResult{.id = req.id, .family = req.family, .started = realtime_seconds()};
   CURL* e = t->easy = curl_easy_init();
   bool tls = req.mode == ConnectMode::https;
   // As PATHspider: the URL names the domain, CONNECT_TO sends it to the job's address.
-  std::string host = req.domain[0] ? std::string(req.domain) : address_text(req);
+  std::string host = req.domain[0] ? std::string(req.domain) : url_host(req);
   std::string url = (tls ? "https://" : "http://") + host + ":" + std::to_string(req.dport) + "/";
-  t->connect_to = curl_slist_append(
-      nullptr, ("::" + address_text(req) + ":" + std::to_string(req.dport)).c_str());
+  t->connect_to =
+      curl_slist_append(nullptr, ("::" + url_host(req) + ":" + std::to_string(req.dport)).c_str());
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   curl_easy_setopt(e, CURLOPT_CONNECT_TO, t->connect_to);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "PATHspider (https://pathspider.net/)");
@@ -340,7 +320,7 @@ void Connector::collect_transfers(std::vector<ConnectionResult>& done) {
                          : version == CURL_HTTP_VERSION_1_1 ? 11
                          : version == CURL_HTTP_VERSION_1_0 ? 10
                                                             : 0;
-    t.res.finished = realtime();
+    t.res.finished = realtime_seconds();
     done.push_back(t.res);
     curl_multi_remove_handle(multi_, t.easy);
     curl_easy_cleanup(t.easy);

@@ -7,22 +7,16 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <random>
 #include <stdexcept>
 #include <string>
 
 #include "shared/builder.hpp"
+#include "shared/clock.hpp"
 #include "shared/dns_query.hpp"
 
 namespace pspdr {
 namespace {
-
-double now() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
 
 // The address the kernel would send from to reach `to` (a connected UDP socket sends
 // nothing, it only asks the routing table).
@@ -70,25 +64,12 @@ RawForge::~RawForge() {
 }
 
 ConnectionResult RawForge::send(const ConnectionRequest& req) {
-  ConnectionResult r{.id = req.id, .family = req.family, .started = now()};
-  sockaddr_storage to{}, from{};
-  socklen_t len;
-  if (req.family == 4) {
-    auto& a = reinterpret_cast<sockaddr_in&>(to);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(req.dport);  // for the route lookup; raw sends ignore it
-    std::memcpy(&a.sin_addr, req.addr, 4);
-    len = sizeof a;
-  } else {
-    auto& a = reinterpret_cast<sockaddr_in6&>(to);
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(req.dport);
-    std::memcpy(&a.sin6_addr, req.addr, 16);
-    len = sizeof a;
-  }
+  ConnectionResult r{.id = req.id, .family = req.family, .started = realtime_seconds()};
+  sockaddr_storage to, from{};
+  socklen_t len = destination_address(req, to);  // its port is ignored by raw sends
   if (!source_for(to, len, from)) {
     r.error = errno;
-    r.finished = now();
+    r.finished = realtime_seconds();
     return r;
   }
   r.sport = req.sport ? req.sport : next_port_;
@@ -103,7 +84,7 @@ ConnectionResult RawForge::send(const ConnectionRequest& req) {
     build::Buffer query = build_dns_query(uint16_t(next_seq_++), req.domain);
     if (query.empty()) {
       r.error = EINVAL;
-      r.finished = now();
+      r.finished = realtime_seconds();
       return r;
     }
     packet = build::udp_packet(ip, {.sport = r.sport,
@@ -112,7 +93,7 @@ ConnectionResult RawForge::send(const ConnectionRequest& req) {
                                     .zero_checksum = req.udp_zero_checksum});
   } else {
     r.error = EINVAL;  // the forge only crafts what the kernel will not send
-    r.finished = now();
+    r.finished = realtime_seconds();
     return r;
   }
   int s = req.family == 4 ? raw4_ : raw6_;
@@ -120,7 +101,7 @@ ConnectionResult RawForge::send(const ConnectionRequest& req) {
     r.error = errno;
   else
     r.state = SpdrState::ok;
-  r.finished = now();
+  r.finished = realtime_seconds();
   return r;
 }
 

@@ -80,7 +80,7 @@ std::optional<ObservedFlow> FlowIndex::claim(const std::string& key, double star
                                              double finished) {
   auto [begin, end] = flows_.equal_range(key);
   for (auto it = begin; it != end; ++it) {
-    if (it->second.first >= started - 1 && it->second.first <= finished + 1) {
+    if (begun_during(it->second.first, started, finished)) {
       ObservedFlow f = std::move(it->second);
       flows_.erase(it);
       return f;

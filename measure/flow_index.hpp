@@ -27,11 +27,17 @@ std::optional<ObservedFlow> parse_flow_record(std::string_view line);
 std::string connection_key(uint8_t family, const uint8_t* addr, uint16_t sport, uint16_t dport,
                            uint8_t proto);
 
+// Whether a flow whose first packet came at `first` is that of a connection which ran
+// from `started` to `finished` (a second of slack for the clocks).
+inline bool begun_during(double first, double started, double finished) {
+  return first >= started - 1 && first <= finished + 1;
+}
+
 class FlowIndex {
  public:
   void add(ObservedFlow flow);
-  // Removes and returns the flow of a connection: its key, begun while it ran (a second
-  // of slack for the clocks). nullopt if none has come out of the observer yet.
+  // Removes and returns the flow of a connection: its key, begun while it ran
+  // (begun_during). nullopt if none has come out of the observer yet.
   std::optional<ObservedFlow> claim(const std::string& key, double started, double finished);
   // Forgets records older than `before` that no connection claimed (other traffic).
   void forget(double before);

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -22,6 +21,7 @@
 #include "observer/af_packet_source.hpp"
 #include "observer/cleanup.hpp"
 #include "observer/live_pipeline.hpp"
+#include "shared/clock.hpp"
 
 extern char** environ;
 
@@ -29,12 +29,6 @@ namespace pspdr {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double realtime() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
 
 // --- the observer, on its own threads, handing records to the spider's thread --------
 class ObserverThread {
@@ -183,10 +177,14 @@ struct JobState {
   std::vector<Outcome> outcomes;     // one per configuration
   std::vector<std::string> keys;     // each connection's flow key, once it has a result
   std::vector<std::string> records;  // each connection's flow record, once observed
-  size_t results = 0;
   size_t observed = 0;
   double flow_deadline = 0;  // realtime; set when every connection has its result
 };
+
+// The job's port; PATHspider's default where the job names none.
+uint16_t dport(const Job& job) {
+  return uint16_t(job.dp >= 0 ? job.dp : 80);
+}
 
 struct InFlight {
   JobState* job;
@@ -338,7 +336,7 @@ void Spider::send_queued() {
     req.id = next_id_;
     req.family = job->job.family;
     std::memcpy(req.addr, job->job.addr, 16);
-    req.dport = uint16_t(job->job.dp >= 0 ? job->job.dp : 80);
+    req.dport = dport(job->job);
     req.mode = s_.plugin_options.connect;
     req.forge = s_.plugin->model == SpiderModel::forge;
     req.timeout_ms = uint32_t(s_.timeout * 1000);
@@ -383,8 +381,8 @@ void Spider::fail_generator(size_t g) {
                        .state = SpdrState::failed,
                        .family = f.job->job.family,
                        .error = ECHILD,
-                       .started = realtime(),
-                       .finished = realtime()};
+                       .started = realtime_seconds(),
+                       .finished = realtime_seconds()};
     on_result(f, r);
   }
 }
@@ -392,12 +390,11 @@ void Spider::fail_generator(size_t g) {
 void Spider::on_result(const InFlight& f, const ConnectionResult& r) {
   JobState* job = f.job;
   job->outcomes[f.config].connection = r;
-  ++job->results;
   if (r.state != SpdrState::ok) ++result_.failed;
   if (r.sport) {
     uint8_t proto = s_.plugin_options.connect == ConnectMode::dnsudp ? 17 : 6;
-    job->keys[f.config] = connection_key(job->job.family, job->job.addr, r.sport,
-                                         uint16_t(job->job.dp >= 0 ? job->job.dp : 80), proto);
+    job->keys[f.config] =
+        connection_key(job->job.family, job->job.addr, r.sport, dport(job->job), proto);
     if (auto flow = flows_.claim(job->keys[f.config], r.started, r.finished))
       attach(job, f.config, std::move(*flow));
     else
@@ -422,7 +419,7 @@ void Spider::on_result(const InFlight& f, const ConnectionResult& r) {
 }
 
 void Spider::connections_done(JobState* job) {
-  job->flow_deadline = realtime() + flow_wait_;
+  job->flow_deadline = realtime_seconds() + flow_wait_;
   --connecting_;
   last_done_ = Clock::now();
 }
@@ -443,7 +440,7 @@ void Spider::take_flows() {
     for (auto it = begin; it != end; ++it) {
       auto [job, config] = it->second;
       const ConnectionResult& c = job->outcomes[config].connection;
-      if (flow->first >= c.started - 1 && flow->first <= c.finished + 1) {
+      if (begun_during(flow->first, c.started, c.finished)) {
         awaiting_flow_.erase(it);
         attach(job, config, std::move(*flow));
         return;
@@ -454,7 +451,7 @@ void Spider::take_flows() {
 }
 
 void Spider::finish_due_jobs(bool observer_done) {
-  double now = realtime();
+  double now = realtime_seconds();
   for (auto it = active_.begin(); it != active_.end();) {
     JobState* job = it->get();
     bool connected = job->flow_deadline > 0;
@@ -548,7 +545,7 @@ SpiderResult Spider::run() {
         break;
     }
     if (Clock::now() >= next_forget) {
-      flows_.forget(realtime() - 120);  // nobody's: traffic other than ours
+      flows_.forget(realtime_seconds() - 120);  // nobody's: traffic other than ours
       next_forget = Clock::now() + std::chrono::seconds(10);
     }
     std::this_thread::sleep_for(std::chrono::microseconds(500));

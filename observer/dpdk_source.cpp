@@ -17,6 +17,8 @@
 #include <filesystem>
 #include <string_view>
 
+#include "shared/clock.hpp"
+
 namespace pspdr {
 namespace {
 
@@ -282,9 +284,7 @@ uint32_t DpdkSource::receive(uint32_t queue, std::span<Frame> frames) {
   q.held_count = n;
   // One wall-clock reading per burst: a burst arrives within microseconds, and the
   // observer's clock counts whole seconds.
-  timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  const double ts = double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
+  const double ts = realtime_seconds();
   // A frame larger than one mbuf continues in chained segments: the observer sees the
   // first segment (2048 bytes, headers and then some), as if cut by a snap length.
   for (uint16_t i = 0; i < n; ++i) {

@@ -22,6 +22,7 @@
 
 #include "observer/cleanup.hpp"
 #include "observer/xdp_redirect_bpf.h"
+#include "shared/clock.hpp"
 
 namespace pspdr {
 namespace {
@@ -93,12 +94,6 @@ uint32_t receive_queues(int fd, const std::string& ifname) {
   ifr.ifr_data = reinterpret_cast<char*>(&ch);
   if (ioctl(fd, SIOCETHTOOL, &ifr) != 0) return 1;
   return std::max(1u, ch.combined_count + ch.rx_count);
-}
-
-double now_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
 }  // namespace
@@ -307,7 +302,7 @@ uint32_t XdpSource::receive(uint32_t queue, std::span<Frame> frames) {
       recvfrom(q.fd, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
     return 0;
   }
-  double ts = now_seconds();
+  double ts = realtime_seconds();
   for (uint32_t i = 0; i < n; ++i) {
     const xdp_desc* d = xsk_ring_cons__rx_desc(&q.rx, first + i);
     frames[i] = Frame{q.area + d->addr, d->len, d->len, ts, LinkType::ethernet};

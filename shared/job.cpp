@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "shared/json_writer.hpp"
+
 namespace pspdr {
 namespace {
 
@@ -58,20 +60,9 @@ bool parse_port(std::string_view s, int& port) {
 }  // namespace
 
 std::string json_quote(std::string_view s) {
-  std::string q = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      q += '\\';
-      q += char(c);
-    } else if (c < 0x20) {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\u%04x", c);
-      q += esc;
-    } else {
-      q += char(c);
-    }
-  }
-  return q + "\"";
+  JsonWriter w;
+  w.string_value(s);
+  return std::string(w.text());
 }
 
 bool JobReader::next(Job& job) {
