@@ -15,5 +15,7 @@ int synth_command(int argc, char** argv);
 int measure_command(int argc, char** argv);
 int filter_command(int argc, char** argv);
 int generate_command(int argc, char** argv);
+int dissect_command(int argc, char** argv);
+int trace_command(int argc, char** argv);
 
 }  // namespace pspdr

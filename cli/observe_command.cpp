@@ -20,6 +20,7 @@
 #include "chains/chain_set.hpp"
 #include "cli/command.hpp"
 #include "cli/options.hpp"
+#include "cli/trace_input.hpp"
 #include "observer/af_packet_source.hpp"
 #include "observer/cleanup.hpp"
 #include "observer/dpdk_source.hpp"
@@ -176,41 +177,20 @@ std::unique_ptr<PacketSource> open_live(const Settings& s) {
 }
 
 int observe_trace(const Settings& s, const ChainSet& chains) {
-  std::unique_ptr<TraceFile> trace;
-  try {
-    trace = std::make_unique<TraceFile>(s.source);
-  } catch (const TraceOpenError& e) {
-    std::fprintf(stderr, "%s: %s\n", g_prog, e.what());
-    return exit_status::failure;
-  }
+  std::unique_ptr<TraceFile> trace = trace_input::open(g_prog, s.source);
+  if (!trace) return exit_status::failure;
   FILE* out = options::open_output(g_prog, s.output);
   if (!out) return exit_status::failure;
 
-  bool progress = !s.quiet && isatty(STDERR_FILENO);
   auto start = std::chrono::steady_clock::now();
-  auto last_report = start;
-  ProgressFn report;
-  if (progress)
-    report = [&](uint64_t packets, uint64_t offset) {
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_report < std::chrono::seconds(1)) return;
-      last_report = now;
-      double secs = std::chrono::duration<double>(now - start).count();
-      std::fprintf(stderr, "\r%s: %llu packets, %.0f%% of %s, %.2f M packets/s   ", g_prog,
-                   (unsigned long long)packets, 100.0 * double(offset) / double(trace->size()),
-                   s.source.c_str(), double(packets) / secs / 1e6);
-    };
+  trace_input::Progress progress(g_prog, *trace, !s.quiet && isatty(STDERR_FILENO));
+  ProgressFn report = [&](uint64_t packets, uint64_t) { progress.update(packets); };
   PipelineResult result = run_pipeline(*trace, chains, s.opts, s.pipeline, out, report);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (progress) std::fputc('\n', stderr);
+  progress.finish(result.stats.packets);
 
   bool written = options::close_output(g_prog, out, result.output_ok, s.output);
-  for (uint32_t link : trace->unsupported_links())
-    std::fprintf(stderr, "%s: %s: link type %u is not supported; its frames count as non-IP\n",
-                 g_prog, s.source.c_str(), link);
-  if (!trace->damage().empty())
-    std::fprintf(stderr, "%s: %s: damaged %s trace: %s; everything before it was observed\n",
-                 g_prog, s.source.c_str(), trace->format(), trace->damage().c_str());
+  trace_input::report_problems(g_prog, *trace, "observed");
   if (!s.quiet) print_stats(result.stats, secs, result.memory_kib);
   return written ? exit_status::ok : exit_status::failure;
 }

@@ -14,11 +14,15 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"dissect", "Print every header field of every packet of a trace (JSON, one per line)",
+     pspdr::dissect_command},
     {"filter", "Pre-process a target list (jobs in, deduplicated jobs out)", pspdr::filter_command},
     {"measure", "Perform a PATHspider measurement (A/B connections, observed, combined)",
      pspdr::measure_command},
     {"observe", "Passively observe packets (a trace file) and write flow records",
      pspdr::observe_command},
+    {"trace", "Split a trace into its TCP streams (one file per stream, and an index)",
+     pspdr::trace_command},
     {"synth", "Write a synthetic trace of mixed traffic (deterministic, for benchmarks)",
      pspdr::synth_command},
     {"generate", "(internal) a generator process of pspdr measure", pspdr::generate_command},

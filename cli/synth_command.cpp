@@ -112,7 +112,7 @@ int synth_command(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   SynthStats stats;
   try {
-    PcapWriter writer(output, LinkType::ethernet, false, snaplen);
+    PcapWriter writer(output, LinkType::ethernet, {.snaplen = snaplen});
     stats = write_synth_trace(opts, writer);
     writer.close();
   } catch (const std::runtime_error& e) {

@@ -5,17 +5,22 @@
 
 namespace pspdr {
 
+std::string_view python_float(double v, char (&buf)[32]) {
+  auto r = std::to_chars(buf, buf + 29, v);
+  std::string_view s(buf, size_t(r.ptr - buf));
+  // Python prints integral floats with ".0"; keep the type visible the same way.
+  if (s.find_first_of(".en") != std::string_view::npos) return s;
+  std::memcpy(r.ptr, ".0", 2);
+  return {buf, s.size() + 2};
+}
+
 void JsonWriter::number(double v) {
   if (!std::isfinite(v)) {
     null();  // JSON has no NaN or infinity
     return;
   }
   char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  std::string_view s(buf, size_t(r.ptr - buf));
-  append(s.data(), s.size());
-  // Python prints integral floats with ".0"; keep the type visible the same way.
-  if (s.find_first_of(".e") == std::string_view::npos) append(".0", 2);
+  raw(python_float(v, buf));
 }
 
 namespace {

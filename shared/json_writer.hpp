@@ -15,13 +15,32 @@
 
 namespace pspdr {
 
+// `v` as Python's repr() prints a float (shortest round trip, "1.0" for one), into `buf`.
+std::string_view python_float(double v, char (&buf)[32]);
+
 class JsonWriter {
  public:
   void begin_object() {
     append("{", 1);
     first_ = true;
   }
-  void end_object() { append("}", 1); }
+  void end_object() {
+    append("}", 1);
+    first_ = false;
+  }
+  // Arrays: element() before each value writes the separator.
+  void begin_array() {
+    append("[", 1);
+    first_ = true;
+  }
+  void element() {
+    if (!first_) append(", ", 2);
+    first_ = false;
+  }
+  void end_array() {
+    append("]", 1);
+    first_ = false;
+  }
   void end_line() { append("\n", 1); }
 
   // Keys are field names written in the code (identifiers): no escaping. Inlined into

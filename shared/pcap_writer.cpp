@@ -7,13 +7,14 @@
 
 namespace pspdr {
 
-PcapWriter::PcapWriter(const std::string& path, LinkType link, bool nanoseconds, uint32_t snaplen)
-    : nanoseconds_(nanoseconds), snaplen_(snaplen), path_(path) {
-  f_ = std::fopen(path.c_str(), "wb");
+PcapWriter::PcapWriter(const std::string& path, LinkType link, const PcapWriterOptions& opts)
+    : nanoseconds_(opts.nanoseconds), snaplen_(opts.snaplen), path_(path) {
+  f_ = std::fopen(path.c_str(), opts.append ? "ab" : "wb");
   if (!f_) throw std::runtime_error(path + ": " + std::strerror(errno));
-  std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);
+  std::setvbuf(f_, nullptr, _IOFBF, opts.buffer);
+  if (opts.append) return;
   uint32_t hdr[6] = {
-      nanoseconds ? 0xa1b23c4du : 0xa1b2c3d4u, 0x00040002u, 0, 0, snaplen, uint32_t(link)};
+      nanoseconds_ ? 0xa1b23c4du : 0xa1b2c3d4u, 0x00040002u, 0, 0, snaplen_, uint32_t(link)};
   std::fwrite(hdr, sizeof hdr, 1, f_);
 }
 

@@ -11,11 +11,17 @@
 
 namespace pspdr {
 
+struct PcapWriterOptions {
+  uint32_t snaplen = 262144;
+  bool nanoseconds = false;
+  bool append = false;       // add records to a file an earlier writer left (no header)
+  size_t buffer = 1u << 20;  // bytes; many files open at once want small ones
+};
+
 class PcapWriter {
  public:
   // Throws std::runtime_error if the file cannot be created.
-  PcapWriter(const std::string& path, LinkType link, bool nanoseconds = false,
-             uint32_t snaplen = 262144);
+  PcapWriter(const std::string& path, LinkType link, const PcapWriterOptions& opts = {});
   ~PcapWriter();
   PcapWriter(const PcapWriter&) = delete;
   PcapWriter& operator=(const PcapWriter&) = delete;

@@ -1,8 +1,9 @@
-// The real `pspdr observe` on broken input: cut Ethernet frames, bad IPv4 header
-// lengths, bad TCP data offsets and option lists, a trace cut mid-record, files that are
-// not traces, and usage errors. It must never crash, must exit 0 whenever the trace could
-// be read (1 when it cannot, 2 on usage errors), must count what it skipped, and every
-// well-formed flow must still yield its record.
+// The real `pspdr observe` and `pspdr dissect` on broken input: cut Ethernet frames, bad
+// IPv4 header lengths, bad TCP data offsets and option lists, a trace cut mid-record,
+// files that are not traces, and usage errors. They must never crash, must exit 0
+// whenever the trace could be read (1 when it cannot, 2 on usage errors), must count
+// what they skipped, and every well-formed flow must still yield its record (every
+// frame its line).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
@@ -14,6 +15,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <simdjson.h>
 
 #include "shared/builder.hpp"
 #include "shared/pcap_writer.hpp"
@@ -44,12 +47,12 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
-// Runs `pspdr observe ARGS`, its output captured through files in `dir` (no pipe can
+// Runs `pspdr COMMAND ARGS`, its output captured through files in `dir` (no pipe can
 // fill up and block it).
-Result observe(const TempDir& dir, const std::vector<std::string>& args) {
+Result run(const TempDir& dir, const char* command, const std::vector<std::string>& args) {
   static int runs = 0;
   const char* bin = std::getenv("PSPDR_BIN");
-  std::vector<std::string> words = {bin, "observe"};
+  std::vector<std::string> words = {bin, command};
   words.insert(words.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& w : words) argv.push_back(w.data());
@@ -77,6 +80,10 @@ Result observe(const TempDir& dir, const std::vector<std::string>& args) {
   r.out = slurp(out);
   r.err = slurp(err);
   return r;
+}
+
+Result observe(const TempDir& dir, const std::vector<std::string>& args) {
+  return run(dir, "observe", args);
 }
 
 struct Stats {
@@ -166,43 +173,44 @@ class MalformedTest : public ::testing::Test {
   TempDir dir_;
 };
 
+// The good flows, then 13 broken frames and an ARP frame (frames 10 to 22).
+void write_broken_trace(const std::string& trace) {
+  PcapWriter w(trace, LinkType::ethernet);
+  write_good_flows(w);
+  // Ethernet frames cut short: empty, 6 and 13 bytes, and a VLAN tag with no type
+  // after it. No IP header: counted malformed and not observed.
+  Buffer full = tcp_ab(tcpflag::syn, 43000);
+  w.write(3.0, full.data(), 0);
+  w.write(3.1, full.data(), 6);
+  w.write(3.2, full.data(), 13);
+  Buffer vlan = eth(build::tcp_packet(kAtoB, {}));
+  vlan.insert(vlan.begin() + 12, {0x81, 0x00, 0x00, 0x0a});
+  w.write(3.3, vlan.data(), 16);
+  // IPv4 header lengths 16 and 12 bytes (below 20), and 60 bytes in a 40-byte packet.
+  for (uint8_t ihl : {4, 3, 15}) {
+    Buffer f = tcp_ab(tcpflag::syn, 43000);
+    f[14] = uint8_t(0x40 | ihl);
+    w.write(4.0 + ihl / 100.0, f);
+  }
+  // TCP data offset 4 (below 5) and 15 (60 bytes, beyond the 20 captured). The IP
+  // header is sound, so each is a flow (keyed by its ports) and counted.
+  w.write(5.0, eth(build::tcp_packet(kAtoB, {42001, 80, 1, 0, 0x02, false, 65535, 0, {}, {}, 4})));
+  w.write(5.1, eth(build::tcp_packet(kAtoB, {42002, 80, 1, 0, 0x02, false, 65535, 0, {}, {}, 15})));
+  // SYNs whose option lists have a length-0 option (MSS), a length-1 option (window
+  // scale), and an MSS option claiming 8 bytes of a 4-byte list.
+  uint16_t sport = 42003;
+  for (Buffer opts : {Buffer{2, 0, 0, 0}, Buffer{3, 1, 1, 0}, Buffer{2, 8, 5, 0xb4}})
+    w.write(6.0, eth(build::tcp_packet(kAtoB, {sport++, 80, 1, 0, 0x02, false, 65535, 0, opts})));
+  // ARP: not IP, not malformed.
+  Buffer arp = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06};
+  arp.resize(14 + 28);
+  w.write(7.0, arp);
+  w.close();
+}
+
 TEST_F(MalformedTest, BrokenPacketsAreCountedAndTheRestObserved) {
   std::string trace = dir_.file("broken.pcap");
-  {
-    PcapWriter w(trace, LinkType::ethernet);
-    write_good_flows(w);
-    // Ethernet frames cut short: empty, 6 and 13 bytes, and a VLAN tag with no type
-    // after it. No IP header: counted malformed and not observed.
-    Buffer full = tcp_ab(tcpflag::syn, 43000);
-    w.write(3.0, full.data(), 0);
-    w.write(3.1, full.data(), 6);
-    w.write(3.2, full.data(), 13);
-    Buffer vlan = eth(build::tcp_packet(kAtoB, {}));
-    vlan.insert(vlan.begin() + 12, {0x81, 0x00, 0x00, 0x0a});
-    w.write(3.3, vlan.data(), 16);
-    // IPv4 header lengths 16 and 12 bytes (below 20), and 60 bytes in a 40-byte packet.
-    for (uint8_t ihl : {4, 3, 15}) {
-      Buffer f = tcp_ab(tcpflag::syn, 43000);
-      f[14] = uint8_t(0x40 | ihl);
-      w.write(4.0 + ihl / 100.0, f);
-    }
-    // TCP data offset 4 (below 5) and 15 (60 bytes, beyond the 20 captured). The IP
-    // header is sound, so each is a flow (keyed by its ports) and counted.
-    w.write(5.0,
-            eth(build::tcp_packet(kAtoB, {42001, 80, 1, 0, 0x02, false, 65535, 0, {}, {}, 4})));
-    w.write(5.1,
-            eth(build::tcp_packet(kAtoB, {42002, 80, 1, 0, 0x02, false, 65535, 0, {}, {}, 15})));
-    // SYNs whose option lists have a length-0 option (MSS), a length-1 option (window
-    // scale), and an MSS option claiming 8 bytes of a 4-byte list.
-    uint16_t sport = 42003;
-    for (Buffer opts : {Buffer{2, 0, 0, 0}, Buffer{3, 1, 1, 0}, Buffer{2, 8, 5, 0xb4}})
-      w.write(6.0, eth(build::tcp_packet(kAtoB, {sport++, 80, 1, 0, 0x02, false, 65535, 0, opts})));
-    // ARP: not IP, not malformed.
-    Buffer arp = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06};
-    arp.resize(14 + 28);
-    w.write(7.0, arp);
-    w.close();
-  }
+  write_broken_trace(trace);
 
   // One core, and several (the dispatcher dissects every packet too): the same counts
   // and the same records.
@@ -345,6 +353,104 @@ TEST_F(MalformedTest, UsageErrors) {
   Result ok = observe(dir_, {"-i", trace, "basic", "tcp"});
   EXPECT_EQ(ok.status, 0) << ok.err;
   expect_good_records(testing::parse_records(ok.out));
+}
+
+// pspdr dissect prints every frame of the broken trace, each as valid JSON naming what
+// is wrong with it, and never a field from beyond the captured bytes.
+TEST_F(MalformedTest, DissectShowsEveryFrameAndWhatIsWrong) {
+  std::string trace = dir_.file("broken.pcap");
+  write_broken_trace(trace);
+  Result r = run(dir_, "dissect", {"-i", trace});
+  ASSERT_TRUE(r.exited) << "killed by signal " << r.status << "\n" << r.err;
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("pspdr dissect: 22 frames read, 22 printed"), std::string::npos) << r.err;
+
+  simdjson::dom::parser parser;
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 22u) << r.out;
+  auto frame = [&](size_t number) {  // frame `number`'s object (a copy the parser keeps)
+    simdjson::dom::element e;
+    EXPECT_EQ(parser.parse(lines.at(number - 1)).get(e), simdjson::SUCCESS) << lines[number - 1];
+    EXPECT_EQ(uint64_t(e["frame"]["number"]), number);
+    return e;
+  };
+  auto text = [](simdjson::dom::element e) { return std::string(std::string_view(e)); };
+  for (size_t n = 1; n <= 9; ++n) EXPECT_TRUE(frame(n)["anomaly"].error()) << lines[n - 1];
+  for (size_t n = 10; n <= 13; ++n) {
+    simdjson::dom::element e = frame(n);
+    EXPECT_EQ(text(e["anomaly"]), "truncated link header");
+    EXPECT_TRUE(e["ip"].error());
+  }
+  for (size_t n = 14; n <= 16; ++n) EXPECT_EQ(text(frame(n)["anomaly"]), "bad IPv4 header length");
+  EXPECT_EQ(text(frame(17)["anomaly"]), "bad TCP data offset");
+  EXPECT_TRUE(frame(17)["tcp"].error());
+  // Data offset 15 with 20 bytes captured: the header is shown, its options cannot be.
+  EXPECT_EQ(text(frame(18)["anomaly"]), "truncated transport header");
+  EXPECT_EQ(uint64_t(frame(18)["tcp"]["hdr_len"]), 60u);
+  EXPECT_EQ(simdjson::dom::array(frame(18)["tcp"]["options"]).size(), 0u);
+  struct Malformed {
+    size_t frame;
+    uint64_t kind, length;
+    std::string reason;
+  };
+  for (const Malformed& m :
+       {Malformed{19, 2, 0, "option length 0"}, Malformed{20, 3, 1, "option length 1"},
+        Malformed{21, 2, 8, "option runs past the header"}}) {
+    SCOPED_TRACE(m.reason);
+    simdjson::dom::element e = frame(m.frame);
+    EXPECT_EQ(text(e["anomaly"]), "malformed TCP option list");
+    simdjson::dom::element first = simdjson::dom::array(e["tcp"]["options"]).at(0);
+    EXPECT_EQ(uint64_t(first["kind"]), m.kind);
+    EXPECT_EQ(uint64_t(first["length"]), m.length);
+    EXPECT_EQ(text(first["malformed"]), m.reason);
+  }
+  // After the length-1 option the walk goes on byte by byte, as PATHspider's does.
+  EXPECT_EQ(simdjson::dom::array(frame(20)["tcp"]["options"]).size(), 4u);  // WS, NOP, NOP, EOL
+  EXPECT_TRUE(frame(22)["anomaly"].error());  // ARP: not IP, nothing wrong
+  EXPECT_TRUE(frame(22)["ip"].error());
+
+  // The same trace filtered and limited: frame numbers stay the trace's own.
+  Result udp = run(dir_, "dissect", {"-i", trace, "--filter", "udp", "--limit", "2", "-q"});
+  ASSERT_EQ(udp.status, 0) << udp.err;
+  lines.clear();
+  std::istringstream udp_in(udp.out);
+  for (std::string line; std::getline(udp_in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u) << udp.out;
+  simdjson::dom::element e;
+  ASSERT_EQ(parser.parse(lines[1]).get(e), simdjson::SUCCESS);
+  EXPECT_EQ(uint64_t(e["frame"]["number"]), 8u);
+  EXPECT_EQ(uint64_t(e["udp"]["srcport"]), 9000u);
+}
+
+TEST_F(MalformedTest, DissectErrors) {
+  std::string trace = dir_.file("good.pcap");
+  {
+    PcapWriter w(trace, LinkType::ethernet);
+    write_good_flows(w);
+    w.close();
+  }
+  struct Case {
+    std::vector<std::string> args;
+    int status;
+    std::string message;
+  };
+  for (const Case& c : {
+           Case{{"-i", trace, "--filter", "tcp port"}, 2, "bad --filter 'tcp port': "},
+           Case{{"-i", trace, "--limit", "0"}, 2, "bad --limit '0'"},
+           Case{{}, 2, "a trace is needed: -i TRACE"},
+           Case{{"-i", dir_.file("missing.pcap")}, 1, "No such file or directory"},
+           Case{{"-i", trace, "--output", dir_.file("no/such/dir")}, 1, "cannot write"},
+       }) {
+    SCOPED_TRACE(c.message);
+    Result r = run(dir_, "dissect", c.args);
+    ASSERT_TRUE(r.exited) << "killed by signal " << r.status;
+    EXPECT_EQ(r.status, c.status) << r.err;
+    EXPECT_NE(r.err.find("pspdr dissect: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "");
+  }
 }
 
 }  // namespace

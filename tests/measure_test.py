@@ -132,11 +132,14 @@ def scale_test(status):
 def kill_test(status):
     jobs = [json.loads(line) for line in lab("jobs", "--plugin", "ecn").splitlines()]
     ecn_before = sysctl(status["client_netns"], "net.ipv4.tcp_ecn")
-    proc = measure(status, jobs, "-w", "20", "--timeout", "2", "--rate", "100",
+    # Connections to the offline targets hang for the whole timeout: with a long one,
+    # each generator has some in flight whenever it is killed (with a short one the
+    # kill could fall where a generator happened to have none, and nothing is lost).
+    proc = measure(status, jobs, "-w", "20", "--timeout", "8", "--rate", "50",
                    "--output-flows", "ecn", popen=True)
     proc.stdin.write("".join(json.dumps(j) + "\n" for j in jobs))
     proc.stdin.close()
-    time.sleep(2)
+    time.sleep(3)
     # `ip netns exec` runs pspdr as our child; its generators are its children.
     spider = int(subprocess.run(["pgrep", "-f", "-n", f"{pspdr} measure"],
                                 capture_output=True, text=True).stdout.split()[0])
