@@ -91,6 +91,150 @@ bool is_v6(const Ip& ip) {
 }  // namespace
 
 namespace opt {
+namespace {
+
+void put16(Buffer& b, uint16_t v) {
+  b.push_back(uint8_t(v >> 8));
+  b.push_back(uint8_t(v));
+}
+void put32(Buffer& b, uint32_t v) {
+  put16(b, uint16_t(v >> 16));
+  put16(b, uint16_t(v));
+}
+void put64(Buffer& b, uint64_t v) {
+  put32(b, uint32_t(v >> 32));
+  put32(b, uint32_t(v));
+}
+// DSS acks and sequence numbers: 8 octets when the flag says so, else 4.
+void put_4_or_8(Buffer& b, uint64_t v, bool eight) {
+  eight ? put64(b, v) : put32(b, uint32_t(v));
+}
+void put(Buffer& b, Bytes bytes) {
+  b.insert(b.end(), bytes.begin(), bytes.end());
+}
+
+// The value bytes (after kind and length) of each option, laid out as
+// decode_tcp_option reads them.
+struct ValueEncoder {
+  Buffer& v;
+
+  void operator()(const tcpopt::Eol&) {}
+  void operator()(const tcpopt::Nop&) {}
+  void operator()(const tcpopt::Mss& o) { put16(v, o.mss); }
+  void operator()(const tcpopt::WindowScale& o) { v.push_back(o.shift_count); }
+  void operator()(const tcpopt::SackPermitted&) {}
+  void operator()(const tcpopt::Sack& o) { put(v, o.edges); }
+  void operator()(const tcpopt::Echo& o) { put32(v, o.info); }
+  void operator()(const tcpopt::EchoReply& o) { put32(v, o.info); }
+  void operator()(const tcpopt::Timestamps& o) {
+    put32(v, o.tsval);
+    put32(v, o.tsecr);
+  }
+  void operator()(const tcpopt::PocPermitted&) {}
+  void operator()(const tcpopt::PocServiceProfile& o) {
+    v.push_back(uint8_t((o.start_flag ? 0x80 : 0) | (o.end_flag ? 0x40 : 0)));
+  }
+  void operator()(const tcpopt::Cc& o) { put32(v, o.cc); }
+  void operator()(const tcpopt::CcNew& o) { put32(v, o.cc); }
+  void operator()(const tcpopt::CcEcho& o) { put32(v, o.cc); }
+  void operator()(const tcpopt::AltChecksumRequest& o) { v.push_back(o.algorithm); }
+  void operator()(const tcpopt::AltChecksumData& o) { put(v, o.data); }
+  void operator()(const tcpopt::Md5Signature& o) { put(v, o.digest); }
+  void operator()(const tcpopt::QuickStart& o) {
+    v.push_back(uint8_t(o.function << 4 | (o.rate_request & 0x0f)));
+    v.push_back(o.ttl_diff);
+    put32(v, o.nonce << 2);  // the low two bits are reserved
+  }
+  void operator()(const tcpopt::UserTimeout& o) {
+    put16(v, uint16_t((o.granularity ? 0x8000 : 0) | (o.timeout & 0x7fff)));
+  }
+  void operator()(const tcpopt::TcpAo& o) {
+    v.push_back(o.key_id);
+    v.push_back(o.rnext_key_id);
+    put(v, o.mac);
+  }
+  void operator()(const tcpopt::FastOpen& o) { put(v, o.cookie); }
+  void operator()(const tcpopt::Experimental& o) {
+    put16(v, o.exid);
+    put(v, o.data);
+  }
+  void operator()(const tcpopt::Raw& o) { put(v, o.data); }
+
+  // MPTCP: the subtype in the first byte's high nibble.
+  void subtype(uint8_t number, uint8_t low_nibble) {
+    v.push_back(uint8_t(number << 4 | (low_nibble & 0x0f)));
+  }
+  void operator()(const tcpopt::MpCapable& o) {
+    subtype(0, o.version);
+    v.push_back(o.flags);
+    if (o.sender_key) put64(v, *o.sender_key);
+    if (o.receiver_key) put64(v, *o.receiver_key);
+    if (o.data_level_length) put16(v, *o.data_level_length);
+    if (o.checksum) put16(v, *o.checksum);
+  }
+  void operator()(const tcpopt::MpJoinSyn& o) {
+    subtype(1, o.backup);
+    v.push_back(o.addr_id);
+    put32(v, o.receiver_token);
+    put32(v, o.sender_random);
+  }
+  void operator()(const tcpopt::MpJoinSynAck& o) {
+    subtype(1, o.backup);
+    v.push_back(o.addr_id);
+    put64(v, o.sender_truncated_hmac);
+    put32(v, o.sender_random);
+  }
+  void operator()(const tcpopt::MpJoinAck& o) {
+    subtype(1, 0);
+    v.push_back(0);
+    put(v, o.sender_hmac);
+  }
+  void operator()(const tcpopt::MpDss& o) {
+    subtype(2, 0);
+    v.push_back(o.flags);
+    if (o.data_ack) put_4_or_8(v, *o.data_ack, o.flags & 0x02);
+    if (o.mapping) {
+      put_4_or_8(v, o.mapping->dsn, o.flags & 0x08);
+      put32(v, o.mapping->ssn);
+      put16(v, o.mapping->data_level_length);
+      if (o.mapping->checksum) put16(v, *o.mapping->checksum);
+    }
+  }
+  void operator()(const tcpopt::MpAddAddr& o) {
+    subtype(3, o.address.version());
+    v.push_back(o.addr_id);
+    put(v, Bytes{o.address.bytes(), o.address.version() == 4 ? 4u : 16u});
+    if (o.port) put16(v, *o.port);
+  }
+  void operator()(const tcpopt::MpRemoveAddr& o) {
+    subtype(4, 0);
+    put(v, o.addr_ids);
+  }
+  void operator()(const tcpopt::MpPrio& o) {
+    subtype(5, o.backup);
+    if (o.addr_id) v.push_back(*o.addr_id);
+  }
+  void operator()(const tcpopt::MpFail& o) {
+    subtype(6, 0);
+    v.push_back(0);
+    put64(v, o.dsn);
+  }
+  void operator()(const tcpopt::MpFastclose& o) {
+    subtype(7, 0);
+    v.push_back(0);
+    put64(v, o.receiver_key);
+  }
+  void operator()(const tcpopt::MpUnknown& o) { put(v, o.data); }
+};
+
+}  // namespace
+
+Buffer encode(const TcpOptionFields& option) {
+  if (option.kind == tcpopt::eol || option.kind == tcpopt::nop) return {option.kind};
+  Buffer value;
+  std::visit(ValueEncoder{value}, option.fields);
+  return raw(option.kind, value);
+}
 Buffer raw(uint8_t kind, const Buffer& value) {
   Buffer b(2 + value.size());
   b[0] = kind;
@@ -99,31 +243,25 @@ Buffer raw(uint8_t kind, const Buffer& value) {
   return b;
 }
 Buffer nop() {
-  return {1};
+  return {tcpopt::nop};
 }
 Buffer mss(uint16_t v) {
-  return raw(2, {uint8_t(v >> 8), uint8_t(v)});
+  return encode({tcpopt::mss, tcpopt::Mss{v}});
 }
 Buffer window_scale(uint8_t shift) {
-  return raw(3, {shift});
+  return encode({tcpopt::ws, tcpopt::WindowScale{shift}});
 }
 Buffer sack_permitted() {
-  return raw(4, {});
+  return encode({tcpopt::sack_permitted, tcpopt::SackPermitted{}});
 }
 Buffer timestamps(uint32_t tsval, uint32_t tsecr) {
-  Buffer v(8);
-  store_be32(v.data(), tsval);
-  store_be32(v.data() + 4, tsecr);
-  return raw(8, v);
+  return encode({tcpopt::timestamps, tcpopt::Timestamps{tsval, tsecr}});
 }
 Buffer fast_open(const Buffer& cookie) {
-  return raw(34, cookie);
+  return encode({tcpopt::fast_open, tcpopt::FastOpen{{cookie.data(), uint32_t(cookie.size())}}});
 }
 Buffer experimental(uint8_t kind, uint16_t exid, const Buffer& data) {
-  Buffer v(2 + data.size());
-  store_be16(v.data(), exid);
-  std::copy(data.begin(), data.end(), v.begin() + 2);
-  return raw(kind, v);
+  return encode({kind, tcpopt::Experimental{exid, {data.data(), uint32_t(data.size())}}});
 }
 Buffer cat(std::initializer_list<Buffer> parts) {
   Buffer b;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "shared/link.hpp"
+#include "shared/tcp_option_fields.hpp"
 
 namespace pspdr::build {
 
@@ -46,7 +47,12 @@ struct Udp {
 
 // TCP option encoders (kind, length, value), for `Tcp::options`.
 namespace opt {
-Buffer raw(uint8_t kind, const Buffer& value);  // kind, 2 + size, value
+// Any option of any kind from its fields (tcp_option_fields.hpp): the inverse of
+// decode_tcp_option. EOL and NOP are one byte; lengths follow the fields given (an
+// MP_CAPABLE with both keys, a DSS whose flags ask for 8-octet numbers...).
+Buffer encode(const TcpOptionFields& option);
+// Kind, 2 + size, value: for options no field set describes, malformed ones included.
+Buffer raw(uint8_t kind, const Buffer& value);
 Buffer nop();
 Buffer mss(uint16_t v);
 Buffer window_scale(uint8_t shift);
