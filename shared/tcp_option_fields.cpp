@@ -6,7 +6,7 @@ using namespace tcpopt;
 
 namespace {
 
-constexpr uint8_t kExperiment1 = 253;  // RFC 4727; tcp.hpp names 254 and 255 after PATHspider
+constexpr uint8_t kExperiment1 = 253;  // RFC 4727; tcp.hpp names 254 (and 255) after PATHspider
 
 namespace mpsubtype {
 constexpr uint8_t capable = 0, join = 1, dss = 2, add_addr = 3, remove_addr = 4, prio = 5, fail = 6,
@@ -177,8 +177,7 @@ TcpOptionFields decode_tcp_option(const TcpOption& o) {
         return malformed(o, "Fast Open cookie is not 0 or 4 to 16 bytes");
       return {o.kind, FastOpen{d}};
     case kExperiment1:
-    case exp_a:
-    case exp_b:
+    case exp_a:  // 255 (PATHspider's exp_b) is reserved, not an experiment: raw
       if (d.size < 2) return malformed(o, "experimental option without an ExID");
       return {o.kind, Experimental{load_be16(d.data), d.from(2)}};
     default:

@@ -83,8 +83,8 @@ struct TcpAo {
 struct FastOpen {
   Bytes cookie;  // empty: a cookie request
 };
-// RFC 6994 shared experimental options. The ExID is read as 16 bits: the wire does not
-// say whether a 32-bit one was meant, and 16-bit ExIDs are the ones in use.
+// RFC 6994 shared experimental options (kinds 253 and 254). The ExID is read as 16 bits: the wire
+// does not say whether a 32-bit one was meant, and 16-bit ExIDs are the ones in use.
 struct Experimental {
   uint16_t exid;
   Bytes data;

@@ -60,7 +60,7 @@ std::vector<TcpOptionFields> samples() {
       {fast_open, FastOpen{view(kCookie)}},
       {fast_open, FastOpen{}},
       {exp_a, Experimental{exid_fast_open, view(kCookie)}},
-      {exp_b, Experimental{0x1234, {}}},
+      {exp_a, Experimental{0x1234, {}}},
       {253, Experimental{0xabcd, view(kRaw)}},
       {99, Raw{view(kRaw)}},
       {mptcp, MpCapable{1, 0x81, std::nullopt, std::nullopt, std::nullopt, std::nullopt}},
