@@ -147,6 +147,14 @@ void write_good_flows(PcapWriter& w) {
 }
 constexpr uint64_t kGoodPackets = 9;
 
+// A trace of the good flows alone; returns its path.
+std::string write_good_trace(const std::string& path) {
+  PcapWriter w(path, LinkType::ethernet);
+  write_good_flows(w);
+  w.close();
+  return path;
+}
+
 // Both good flows' records are there with exactly their packets.
 void expect_good_records(const std::vector<Record>& recs) {
   const Record* tcp = by_sport(recs, 40000);
@@ -325,12 +333,7 @@ TEST_F(MalformedTest, UnreadableInputs) {
 }
 
 TEST_F(MalformedTest, UsageErrors) {
-  std::string trace = dir_.file("good.pcap");
-  {
-    PcapWriter w(trace, LinkType::ethernet);
-    write_good_flows(w);
-    w.close();
-  }
+  std::string trace = write_good_trace(dir_.file("good.pcap"));
   struct Case {
     std::vector<std::string> args;
     std::string message;
@@ -425,12 +428,7 @@ TEST_F(MalformedTest, DissectShowsEveryFrameAndWhatIsWrong) {
 }
 
 TEST_F(MalformedTest, DissectErrors) {
-  std::string trace = dir_.file("good.pcap");
-  {
-    PcapWriter w(trace, LinkType::ethernet);
-    write_good_flows(w);
-    w.close();
-  }
+  std::string trace = write_good_trace(dir_.file("good.pcap"));
   struct Case {
     std::vector<std::string> args;
     int status;
