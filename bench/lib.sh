@@ -58,14 +58,15 @@ synth_trace() {
   [[ -n $total ]] || fail "cannot read the packet count from: $synth_log"
 }
 
-# Times `runs` runs of a command on CPU 0; prints "median min max" in seconds.
+# Times `runs` runs of a command on CPU 0 (or the CPUs in `cpus`); prints "median min
+# max" in seconds.
 measure() {
   local times=() start end i
   for ((i = 0; i < runs; i++)); do
     # Some VMs reclaim the page cache proactively: every tool starts from a warm cache.
     cat "$trace" >/dev/null
     start=$(date +%s%N)
-    taskset -c 0 "$@" >/dev/null 2>&1 || fail "failed: $*"
+    taskset -c "${cpus:-0}" "$@" >/dev/null 2>&1 || fail "failed: $*"
     end=$(date +%s%N)
     times+=($((end - start)))
   done

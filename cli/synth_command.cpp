@@ -18,7 +18,8 @@ namespace pspdr {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: pspdr synth [-h] --flows N [--seed S] [--rate R] [--snaplen N] [--output FILE] [-q]\n"
+    "usage: pspdr synth [-h] --flows N [--seed S] [--rate R] [--snaplen N] [--flow-packets K]\n"
+    "                   [--output FILE] [-q]\n"
     "\n"
     "Write a synthetic Ethernet pcap of N flows of mixed traffic, the same for the same\n"
     "seed: TCP connections (MSS, SACK-permitted, timestamps and window-scale options; ECN\n"
@@ -35,6 +36,8 @@ constexpr const char* kUsage =
     "  --rate R          mean new flows per second of trace time (default 5000)\n"
     "  --snaplen N       cut frames to N bytes, as a header-only capture (tcpdump -s N)\n"
     "                    would (default 262144: whole frames)\n"
+    "  --flow-packets K  keep only each flow's first K packets: many flows in a small\n"
+    "                    trace (e.g. K=2 and a high --rate for flow-table sweeps)\n"
     "  --output FILE     write the trace to FILE (default: standard output, if not a terminal)\n"
     "  -q, --quiet       no statistics on standard error\n"
     "\n"
@@ -50,7 +53,7 @@ int usage_error(const std::string& msg) {
 }  // namespace
 
 int synth_command(int argc, char** argv) {
-  enum { kFlows = 256, kSeed, kRate, kOutput, kSnaplen };
+  enum { kFlows = 256, kSeed, kRate, kOutput, kSnaplen, kFlowPackets };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
       {"flows", required_argument, nullptr, kFlows},
@@ -58,6 +61,7 @@ int synth_command(int argc, char** argv) {
       {"rate", required_argument, nullptr, kRate},
       {"output", required_argument, nullptr, kOutput},
       {"snaplen", required_argument, nullptr, kSnaplen},
+      {"flow-packets", required_argument, nullptr, kFlowPackets},
       {"quiet", no_argument, nullptr, 'q'},
       {nullptr, 0, nullptr, 0},
   };
@@ -94,6 +98,10 @@ int synth_command(int argc, char** argv) {
       case kSnaplen:
         if (!options::parse_count(optarg, 14, 262144, snaplen))
           return usage_error("bad --snaplen '" + std::string(optarg) + "' (14 to 262144)");
+        break;
+      case kFlowPackets:
+        if (!options::parse_count(optarg, 1, UINT32_MAX, opts.max_flow_packets))
+          return usage_error("bad --flow-packets '" + std::string(optarg) + "'");
         break;
       case 'q':
         quiet = true;

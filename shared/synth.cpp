@@ -462,6 +462,8 @@ void TraceSynth::start_flow() {
   // Stable: packets of one instant keep the order they were built in.
   std::stable_sort(s.packets.begin(), s.packets.end(),
                    [](const auto& a, const auto& b) { return a.us < b.us; });
+  if (opts_.max_flow_packets && s.packets.size() > opts_.max_flow_packets)
+    s.packets.resize(opts_.max_flow_packets);
   heap_.push_back({s.packets[0].us, started_++, slot});
   std::push_heap(heap_.begin(), heap_.end(), later);
   max_open_ = std::max(max_open_, heap_.size());

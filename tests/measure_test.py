@@ -132,10 +132,11 @@ def scale_test(status):
 def kill_test(status):
     jobs = [json.loads(line) for line in lab("jobs", "--plugin", "ecn").splitlines()]
     ecn_before = sysctl(status["client_netns"], "net.ipv4.tcp_ecn")
-    # Connections to the offline targets hang for the whole timeout: with a long one,
-    # each generator has some in flight whenever it is killed (with a short one the
-    # kill could fall where a generator happened to have none, and nothing is lost).
-    proc = measure(status, jobs, "-w", "20", "--timeout", "8", "--rate", "50",
+    # Connections to the offline targets hang for the whole timeout. Sent first, they
+    # keep every generator busy when the kill comes (otherwise it could fall where the
+    # generator happened to have nothing in flight, and nothing would be lost).
+    jobs.sort(key=lambda j: j["lab_behaviour"] != "offline")
+    proc = measure(status, jobs, "-w", "50", "--timeout", "5", "--rate", "50",
                    "--output-flows", "ecn", popen=True)
     proc.stdin.write("".join(json.dumps(j) + "\n" for j in jobs))
     proc.stdin.close()

@@ -74,6 +74,29 @@ TEST(Synth, EveryPacketIsWellFormedAndTheFlowsAreThere) {
   EXPECT_GT(unreachable, 0u);
 }
 
+TEST(Synth, ShortFlowsKeepTheirFirstPackets) {
+  TempDir dir;
+  std::string path = dir.file("short.pcap");
+  PcapWriter w(path, LinkType::ethernet);
+  SynthStats stats = write_synth_trace(
+      SynthOptions{.flows = 5000, .seed = 3, .flows_per_second = 1e6, .max_flow_packets = 2}, w);
+  w.close();
+  // Two packets a flow at most (the SYN and its answer, a query and its response...),
+  // and at least one; at a million new flows a second nearly all are open at once.
+  EXPECT_LE(stats.packets, 2 * 5000u);
+  EXPECT_GE(stats.packets, 5000u);
+  EXPECT_GT(stats.max_open, 4000u);
+  ChainSet chains = ChainSet::from_names(std::vector<std::string>{"basic"});
+  StringFlowSink sink(chains);
+  Observer observer(chains, ObserverOptions{}, sink);
+  TraceFile trace(path);
+  Frame f;
+  while (trace.next(f)) observer.on_frame(f);
+  observer.flush();
+  EXPECT_EQ(observer.stats().malformed, 0u);
+  EXPECT_GE(observer.stats().flows, 5000u);
+}
+
 TEST(Synth, OneAndTwoWorkersAgreeOnABusyTrace) {
   TempDir dir;
   std::string path = synthesise(dir, "busy.pcap", 3, 3000);
