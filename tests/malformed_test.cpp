@@ -427,25 +427,36 @@ TEST_F(MalformedTest, DissectShowsEveryFrameAndWhatIsWrong) {
   EXPECT_EQ(uint64_t(e["udp"]["srcport"]), 9000u);
 }
 
-TEST_F(MalformedTest, DissectErrors) {
+// Usage errors and unusable inputs or outputs of dissect and trace: one line naming
+// the command and the cause, the right status, nothing on standard output.
+TEST_F(MalformedTest, DissectAndTraceErrors) {
   std::string trace = write_good_trace(dir_.file("good.pcap"));
   struct Case {
+    const char* command;
     std::vector<std::string> args;
     int status;
     std::string message;
   };
   for (const Case& c : {
-           Case{{"-i", trace, "--filter", "tcp port"}, 2, "bad --filter 'tcp port': "},
-           Case{{"-i", trace, "--limit", "0"}, 2, "bad --limit '0'"},
-           Case{{}, 2, "a trace is needed: -i TRACE"},
-           Case{{"-i", dir_.file("missing.pcap")}, 1, "No such file or directory"},
-           Case{{"-i", trace, "--output", dir_.file("no/such/dir")}, 1, "cannot write"},
+           Case{"dissect", {"-i", trace, "--filter", "tcp port"}, 2, "bad --filter 'tcp port': "},
+           Case{"dissect", {"-i", trace, "--limit", "0"}, 2, "bad --limit '0'"},
+           Case{"dissect", {}, 2, "a trace is needed: -i TRACE"},
+           Case{"dissect", {"-i", dir_.file("missing.pcap")}, 1, "No such file or directory"},
+           Case{"dissect", {"-i", trace, "--output", dir_.file("no/such/dir")}, 1, "cannot write"},
+           Case{"trace", {"-i", trace, "--format", "xml"}, 2, "bad --format 'xml'"},
+           Case{"trace", {"-i", trace, "--idle", "0"}, 2, "bad --idle '0'"},
+           Case{"trace", {"-i", trace, "--max-open-files", "0"}, 2, "bad --max-open-files '0'"},
+           Case{"trace", {"-i", dir_.file("missing.pcap")}, 1, "No such file or directory"},
+           Case{"trace",
+                {"-i", trace, "--output-dir", dir_.file("good.pcap")},
+                1,
+                "cannot write stream files to"},
        }) {
     SCOPED_TRACE(c.message);
-    Result r = run(dir_, "dissect", c.args);
+    Result r = run(dir_, c.command, c.args);
     ASSERT_TRUE(r.exited) << "killed by signal " << r.status;
     EXPECT_EQ(r.status, c.status) << r.err;
-    EXPECT_NE(r.err.find("pspdr dissect: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(std::string("pspdr ") + c.command + ": "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
     EXPECT_EQ(r.out, "");
   }
