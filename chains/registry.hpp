@@ -77,7 +77,7 @@ struct ChainList {
   template <class Fn>
   static void visit(uint8_t id, Fn&& fn) {
     [&]<size_t... I>(std::index_sequence<I...>) {
-      ((id == I ? (fn.template operator()<I>(), true) : false) || ...);
+      (void)((id == I ? (fn.template operator()<I>(), true) : false) || ...);
     }
     (std::index_sequence_for<Chains...>{});
   }
@@ -86,7 +86,7 @@ struct ChainList {
   static bool call_impl(uint8_t id, Record& rec, const Packet& p, bool rev,
                         std::index_sequence<I...>) {
     bool keep = true;
-    ((id == I ? (keep = invoke<H, Chains, I>(rec, p, rev), true) : false) || ...);
+    (void)((id == I ? (keep = invoke<H, Chains, I>(rec, p, rev), true) : false) || ...);
     return keep;
   }
 
