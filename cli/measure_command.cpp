@@ -1,6 +1,7 @@
 // pspdr measure: PATHspider's active A/B measurement (see measure/spider.hpp), and
 // `pspdr generate`, the generator process it starts (not for direct use).
 #include <getopt.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -21,6 +22,8 @@
 #include "measure/resolver.hpp"
 #include "measure/spider.hpp"
 #include "observer/cleanup.hpp"
+#include "observer/interface.hpp"
+#include "shared/privileges.hpp"
 
 namespace pspdr {
 namespace {
@@ -30,7 +33,8 @@ constexpr const char* kProg = "pspdr measure";
 constexpr const char* kUsage =
     R"(usage: pspdr measure [-h] [-i INTERFACE] [-w WORKERS] [--input INPUTFILE] [--csv-input]
                      [--output OUTPUTFILE] [--output-flows] [--timeout S] [--rate N]
-                     [--generators N] [--opt-out FILE] [-q] PLUGIN [--connect MODE] ...
+                     [--generators N] [--opt-out FILE] [--resume] [-q]
+                     PLUGIN [--connect MODE] ...
 
 Perform a PATHspider measurement: for each job (a target: dip, dp, domain), connect
 with the plugin's baseline configuration (A) and its experimental ones (B), observe
@@ -54,7 +58,13 @@ optional arguments:
   --generators N        generator processes making the connections. (Default: 2)
   --opt-out FILE        addresses or prefixes (one per line, # comments) never to
                         contact: their jobs are written with spdr_state 3, unmeasured
+  --resume              continue an interrupted run: the jobs OUTPUTFILE already
+                        has lines for are not measured again, the rest are
+                        appended (a last line cut short is dropped and redone)
   -q, --quiet           no progress line and no summary on standard error
+
+Targets must be unicast: jobs naming an unspecified, broadcast, multicast or reserved
+address are written with an error and never contacted.
 
 Plugins:
 )";
@@ -92,18 +102,6 @@ void print_plugin_usage(const Plugin& p) {
         "connections. (Default: 48)\n");
 }
 
-// The interface must exist and be up, as PATHspider checks.
-std::string interface_problem(const std::string& name) {
-  if (name.empty() || name.size() >= IFNAMSIZ || if_nametoindex(name.c_str()) == 0)
-    return "no interface '" + name + "' here (see ip link; in a namespace, run inside it)";
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ifreq ifr{};
-  std::memcpy(ifr.ifr_name, name.c_str(), name.size());
-  bool up = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
-  if (s >= 0) close(s);
-  return up ? "" : "interface '" + name + "' is down (ip link set " + name + " up)";
-}
-
 uint64_t count_lines(const std::string& path) {
   struct stat st {};
   if (path.empty() || stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
@@ -115,6 +113,34 @@ uint64_t count_lines(const std::string& path) {
     if (!in) break;
   }
   return n;
+}
+
+// --resume: reads what OUTPUT already holds into `finished` and opens it for appending,
+// first cutting off a last line the interruption left incomplete.
+FILE* open_resumed_output(const std::string& path, bool by_domain, FinishedJobs& finished) {
+  FILE* f = std::fopen(path.c_str(), "a+");
+  if (!f) {
+    std::fprintf(stderr, "%s: cannot resume %s: %s\n", kProg, path.c_str(), std::strerror(errno));
+    return nullptr;
+  }
+  off_t complete = 0;  // bytes up to and including the last newline
+  char buf[1 << 16];
+  for (off_t at = 0;;) {
+    size_t n = std::fread(buf, 1, sizeof buf, f);
+    if (n == 0) break;
+    for (size_t i = 0; i < n; ++i)
+      if (buf[i] == '\n') complete = at + off_t(i) + 1;
+    at += off_t(n);
+  }
+  if (std::ferror(f) || ftruncate(fileno(f), complete) != 0) {
+    std::fprintf(stderr, "%s: cannot resume %s: %s\n", kProg, path.c_str(), std::strerror(errno));
+    std::fclose(f);
+    return nullptr;
+  }
+  std::rewind(f);
+  finished = FinishedJobs::read(f, by_domain);
+  std::fseek(f, 0, SEEK_END);  // "a+" appends anyway; this keeps ftell honest
+  return f;
 }
 
 bool read_opt_out(const std::string& path, std::vector<std::string>& out) {
@@ -166,7 +192,7 @@ int parse_plugin_args(int argc, char** argv, SpiderSettings& s) {
 }  // namespace
 
 int measure_command(int argc, char** argv) {
-  enum { kInput = 256, kCsv, kOutput, kFlows, kTimeout, kRate, kGenerators, kOptOut };
+  enum { kInput = 256, kCsv, kOutput, kFlows, kTimeout, kRate, kGenerators, kOptOut, kResume };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
       {"interface", required_argument, nullptr, 'i'},
@@ -180,13 +206,14 @@ int measure_command(int argc, char** argv) {
       {"rate", required_argument, nullptr, kRate},
       {"generators", required_argument, nullptr, kGenerators},
       {"opt-out", required_argument, nullptr, kOptOut},
+      {"resume", no_argument, nullptr, kResume},
       {"quiet", no_argument, nullptr, 'q'},
       {nullptr, 0, nullptr, 0},
   };
   SpiderSettings s;
   s.interface = "eth0";
   std::string input, output;
-  bool csv = false, quiet = false;
+  bool csv = false, quiet = false, resume = false;
   optind = 1;
   opterr = 0;
   // '+': options end at PLUGIN; what follows is the plugin's.
@@ -232,6 +259,9 @@ int measure_command(int argc, char** argv) {
         if (!read_opt_out(arg, s.opt_out))
           return usage_error("cannot read --opt-out file " + arg + ": " + std::strerror(errno));
         break;
+      case kResume:
+        resume = true;
+        break;
       case 'q':
         quiet = true;
         break;
@@ -239,6 +269,8 @@ int measure_command(int argc, char** argv) {
         return usage_error(options::bad_option(argv));
     }
   }
+  if (resume && (output.empty() || output == "-"))
+    return usage_error("--resume continues an --output FILE: name it");
   if (optind >= argc) return usage_error("no PLUGIN given");
   s.plugin = find_plugin(argv[optind]);
   if (!s.plugin) return usage_error(std::string("unknown plugin '") + argv[optind] + "'");
@@ -250,8 +282,13 @@ int measure_command(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", kProg, problem.c_str());
     return exit_status::failure;
   }
+  bool resolver = s.plugin->model == SpiderModel::resolver;
+  FinishedJobs finished;
+  if (resume) s.finished = &finished;
   FILE* in = options::open_input(kProg, input);
-  FILE* out = in ? options::open_output(kProg, output) : nullptr;
+  FILE* out = !in      ? nullptr
+              : resume ? open_resumed_output(output, resolver, finished)
+                       : options::open_output(kProg, output);
   if (!out) {
     if (in) options::close_input(in);
     return exit_status::failure;
@@ -259,8 +296,15 @@ int measure_command(int argc, char** argv) {
   s.progress = !quiet && isatty(STDERR_FILENO);
   if (s.progress) s.total_jobs = count_lines(input);  // only the progress line's ETA needs it
 
+  // Files are open: from here on the spider needs only to capture (CAP_NET_RAW) and to
+  // set the configurations' sysctls (CAP_NET_ADMIN), and its generators the same, to
+  // forge packets and to restore the sysctls if it dies; the resolver needs nothing.
+  // Before the signal-handling thread starts, so that it is unprivileged too.
+  std::string dropped =
+      resolver ? become_unprivileged({}) : become_unprivileged({CAP_NET_ADMIN, CAP_NET_RAW});
+  if (!dropped.empty())
+    std::fprintf(stderr, "%s: warning: keeping every privilege: %s\n", kProg, dropped.c_str());
   handle_stop_signals(OnStopSignal::stop_flag);
-  bool resolver = s.plugin->model == SpiderModel::resolver;
   JobReader jobs(in, csv ? JobFormat::csv : JobFormat::ndjson, !resolver);
   SpiderResult r;
   try {
@@ -270,16 +314,19 @@ int measure_command(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", kProg, e.what());
     return exit_status::failure;
   }
-  bool output_ok = options::close_output(kProg, out, r.output_ok, output);
+  // A failed result line was reported as it happened.
+  bool output_ok = options::close_output(kProg, out, true, output) && r.output_ok;
   options::close_input(in);
   if (!quiet)
     std::fprintf(stderr,
-                 "%s: %llu jobs (%llu rejected, %llu opted out), %llu connections failed, "
-                 "%llu not observed, %llu generator restarts, %.1f s (%.1f jobs/s)%s\n",
+                 "%s: %llu jobs (%llu rejected, %llu opted out, %llu resumed), %llu "
+                 "connections failed, %llu not observed, %llu generator restarts, %.1f s (%.1f "
+                 "jobs/s)%s\n",
                  kProg, (unsigned long long)r.jobs, (unsigned long long)r.rejected,
-                 (unsigned long long)r.skipped, (unsigned long long)r.failed,
-                 (unsigned long long)r.unobserved, (unsigned long long)r.generator_restarts,
-                 r.seconds, r.seconds > 0 ? double(r.jobs) / r.seconds : 0.0,
+                 (unsigned long long)r.skipped, (unsigned long long)r.resumed,
+                 (unsigned long long)r.failed, (unsigned long long)r.unobserved,
+                 (unsigned long long)r.generator_restarts, r.seconds,
+                 r.seconds > 0 ? double(r.jobs) / r.seconds : 0.0,
                  stop_requested.load() ? " (stopped by signal: input not read to the end)" : "");
   return output_ok ? exit_status::ok : exit_status::failure;
 }

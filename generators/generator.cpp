@@ -14,6 +14,7 @@
 #include "generators/configurator.hpp"
 #include "generators/connector.hpp"
 #include "generators/raw_forge.hpp"
+#include "shared/address.hpp"
 
 namespace pspdr {
 namespace {
@@ -46,7 +47,11 @@ int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
     while (ch.requests.pop(std::span<ConnectionRequest>(&req, 1)) == 1) waiting.push_back(req);
     while (!waiting.empty()) {
       const ConnectionRequest& r = waiting.front();
-      if (r.forge) {
+      if (not_a_target(r.family, r.addr)) {
+        // The job reader refuses such jobs; this guards whatever else may send requests.
+        unsent.push_back(ConnectionResult{
+            .id = r.id, .state = SpdrState::failed, .family = r.family, .error = EADDRNOTAVAIL});
+      } else if (r.forge) {
         try {
           if (!forge) forge = std::make_unique<RawForge>();
           unsent.push_back(forge->send(r));

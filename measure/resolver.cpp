@@ -40,11 +40,16 @@ SpiderResult run_resolver(const SpiderSettings& s, JobReader& jobs, FILE* out,
   auto start = std::chrono::steady_clock::now();
   SpiderResult r;
   std::mutex in_lock, out_lock;
+  std::atomic<bool> output_failed{false};  // a full disk: stop, --resume does the rest
   auto write = [&](const std::string& line) {
     std::lock_guard g(out_lock);
-    r.output_ok =
-        std::fprintf(out, "%s\n", line.c_str()) > 0 && std::fflush(out) == 0 && r.output_ok;
-    ++r.jobs;
+    if (output_failed) return;
+    if (write_result_line(out, line)) {
+      ++r.jobs;
+    } else {
+      output_failed = true;
+      report_output_failure(r.jobs);
+    }
   };
   // getaddrinfo blocks: resolve with a pool of threads, as many as --workers allows.
   std::vector<std::thread> pool;
@@ -54,7 +59,11 @@ SpiderResult run_resolver(const SpiderSettings& s, JobReader& jobs, FILE* out,
         Job job;
         {
           std::lock_guard g(in_lock);
-          if (stop.load() || !jobs.next(job)) return;
+          if (stop.load() || output_failed || !jobs.next(job)) return;
+          if (s.finished && s.finished->take(job)) {
+            ++r.resumed;
+            continue;
+          }
         }
         if (job.error.empty() && job.domain.empty()) job.error = "no \"domain\" to resolve";
         if (!job.error.empty()) {
@@ -79,6 +88,7 @@ SpiderResult run_resolver(const SpiderSettings& s, JobReader& jobs, FILE* out,
     });
   }
   for (auto& t : pool) t.join();
+  r.output_ok = !output_failed;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

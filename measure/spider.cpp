@@ -20,6 +20,7 @@
 #include "measure/flow_index.hpp"
 #include "observer/af_packet_source.hpp"
 #include "observer/cleanup.hpp"
+#include "observer/interface.hpp"
 #include "observer/live_pipeline.hpp"
 #include "shared/clock.hpp"
 
@@ -39,7 +40,7 @@ class ObserverThread {
     chains_ = ChainSet::from_names(names);
     thread_ = std::thread([this, opts] {
       run_live(
-          source_, chains_, opts, LiveOptions{},
+          source_, chains_, opts, LiveOptions{.report_problems = false},  // the spider's to say
           [this](std::string_view chunk) {
             for (size_t start = 0; start < chunk.size();) {
               size_t end = chunk.find('\n', start);
@@ -236,6 +237,9 @@ class Spider {
   void write(const std::string& line);
   void fail_generator(size_t g);
   void progress(bool final);
+  void check_interface();
+  // A signal, or output that can no longer be written: no more jobs are read.
+  bool stopping() const { return stop_.load(std::memory_order_relaxed) || !result_.output_ok; }
 
   const SpiderSettings& s_;
   JobReader& jobs_;
@@ -249,6 +253,8 @@ class Spider {
   std::vector<Prefix> opt_out_;
   std::unique_ptr<ObserverThread> observer_;
   double flow_wait_ = 0;
+  std::string interface_down_;  // why the capture interface is unusable; "" when it is up
+  Clock::time_point next_interface_check_ = Clock::now();
 
   std::deque<std::unique_ptr<JobState>> active_;
   std::deque<JobState*> to_start_;                   // admitted, first connection not yet requested
@@ -276,13 +282,18 @@ class Spider {
 void Spider::admit() {
   // Jobs still connecting count against --workers; those only waiting for their flows
   // do not (the observer writes a flow seconds after its connection ends).
-  while (!input_done_ && !stop_.load(std::memory_order_relaxed) && connecting_ < s_.workers) {
+  // While the interface is down every connection would fail unobserved: wait for it.
+  while (!input_done_ && !stopping() && interface_down_.empty() && connecting_ < s_.workers) {
     auto st = std::make_unique<JobState>();
     if (!jobs_.next(st->job)) {
       input_done_ = true;
       return;
     }
     const Job& j = st->job;
+    if (s_.finished && s_.finished->take(j)) {
+      ++result_.resumed;
+      continue;
+    }
     if (!j.error.empty()) {
       ++result_.rejected;
       std::fprintf(stderr, "pspdr measure: line %llu: %s\n", (unsigned long long)j.line,
@@ -303,6 +314,22 @@ void Spider::admit() {
     to_start_.push_back(st.get());
     active_.push_back(std::move(st));
   }
+}
+
+void Spider::check_interface() {
+  auto now = Clock::now();
+  if (now < next_interface_check_) return;
+  next_interface_check_ = now + std::chrono::seconds(1);
+  std::string problem = interface_problem(s_.interface);
+  if (problem == interface_down_) return;
+  if (problem.empty())
+    std::fprintf(stderr, "\npspdr measure: %s is up again: jobs continue\n", s_.interface.c_str());
+  else
+    std::fprintf(stderr,
+                 "\npspdr measure: %s; no new job starts until it is up (connections in "
+                 "progress fail)\n",
+                 problem.c_str());
+  interface_down_ = std::move(problem);
 }
 
 void Spider::start_connections() {
@@ -501,10 +528,13 @@ void Spider::finish(JobState* job) {
 }
 
 void Spider::write(const std::string& line) {
+  if (!result_.output_ok) return;  // the run is stopping; --resume measures this job again
+  if (!write_result_line(out_, line)) {
+    result_.output_ok = false;
+    report_output_failure(result_.jobs);
+    return;
+  }
   ++result_.jobs;
-  bool ok = std::fwrite(line.data(), 1, line.size(), out_) == line.size() &&
-            std::fputc('\n', out_) != EOF && std::fflush(out_) == 0;
-  result_.output_ok = result_.output_ok && ok;
 }
 
 void Spider::progress(bool final) {
@@ -528,6 +558,7 @@ void Spider::progress(bool final) {
 SpiderResult Spider::run() {
   auto next_forget = Clock::now();
   while (true) {
+    check_interface();
     admit();
     start_connections();
     send_queued();
@@ -535,14 +566,12 @@ SpiderResult Spider::run() {
     take_flows();
     finish_due_jobs(false);
     progress(false);
-    if ((input_done_ || stop_.load(std::memory_order_relaxed)) && connecting_ == 0) {
+    if ((input_done_ || stopping()) && connecting_ == 0) {
       // Every connection is done. Their last packets (FINs, late answers) come within a
       // moment; then stopping the observer writes every flow it still holds.
       bool waiting = std::any_of(active_.begin(), active_.end(),
                                  [](const auto& j) { return j->observed < j->outcomes.size(); });
-      if (!waiting || stop_.load(std::memory_order_relaxed) ||
-          Clock::now() - last_done_ > std::chrono::seconds(2))
-        break;
+      if (!waiting || stopping() || Clock::now() - last_done_ > std::chrono::seconds(2)) break;
     }
     if (Clock::now() >= next_forget) {
       flows_.forget(realtime_seconds() - 120);  // nobody's: traffic other than ours
@@ -559,6 +588,33 @@ SpiderResult Spider::run() {
 }
 
 }  // namespace
+
+bool write_result_line(FILE* out, std::string_view line) {
+  if (std::fflush(out) != 0) return false;
+  const int fd = fileno(out);
+  const off_t start = lseek(fd, 0, SEEK_CUR);  // -1 on a pipe: nothing to cut back there
+  std::string text(line);
+  text += '\n';
+  for (size_t done = 0; done < text.size();) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      if (start >= 0 && ftruncate(fd, start) == 0) lseek(fd, start, SEEK_SET);
+      errno = err;
+      return false;
+    }
+    done += size_t(n);
+  }
+  return true;
+}
+
+void report_output_failure(uint64_t lines) {
+  std::fprintf(stderr,
+               "\npspdr measure: writing a result failed after %llu lines: %s; stopping (the "
+               "lines written are complete: rerun with --resume to measure the rest)\n",
+               (unsigned long long)lines, std::strerror(errno));
+}
 
 SpiderResult run_spider(const SpiderSettings& settings, JobReader& jobs, FILE* out,
                         const std::atomic<bool>& stop) {

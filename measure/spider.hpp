@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "generators/plugin.hpp"
@@ -27,12 +28,14 @@ struct SpiderSettings {
   bool progress = false;             // a progress line on stderr every second
   uint64_t total_jobs = 0;           // for the progress line's ETA (0: unknown)
   std::vector<std::string> opt_out;  // addresses or prefixes never contacted ("a/len")
+  FinishedJobs* finished = nullptr;  // --resume: jobs an earlier run wrote, not measured again
 };
 
 struct SpiderResult {
   uint64_t jobs = 0;        // result lines written
   uint64_t rejected = 0;    // input lines that were not usable jobs
   uint64_t skipped = 0;     // opted-out targets
+  uint64_t resumed = 0;     // jobs finished by an earlier run (--resume), not measured
   uint64_t failed = 0;      // connections that did not complete (timeout, failure)
   uint64_t unobserved = 0;  // connections whose flow the observer never recorded
   uint64_t generator_restarts = 0;
@@ -40,9 +43,16 @@ struct SpiderResult {
   bool output_ok = true;
 };
 
-// Runs until the input ends and every job is written, or `stop` is set (then no more
-// jobs are read; those in flight are finished). Throws std::runtime_error (one line)
-// when the observer or the generators cannot start.
+// Writes one result line (with its newline) to `out` at once. If it cannot be written
+// whole (a full disk), a regular file is cut back to its last complete line and false
+// is returned with errno set: the output stays valid for --resume.
+bool write_result_line(FILE* out, std::string_view line);
+// The one-line message for that failure (errno), after `lines` lines were written.
+void report_output_failure(uint64_t lines);
+
+// Runs until the input ends and every job is written, or `stop` is set or the output
+// fails (a full disk): then no more jobs are read, and those in flight are finished. Throws
+// std::runtime_error (one line) when the observer or the generators cannot start.
 SpiderResult run_spider(const SpiderSettings& settings, JobReader& jobs, FILE* out,
                         const std::atomic<bool>& stop);
 

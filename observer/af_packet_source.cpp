@@ -37,19 +37,17 @@ tpacket_block_desc* block_at(uint8_t* map, uint32_t block_size, uint32_t i) {
 
 AfPacketSource::AfPacketSource(const std::string& ifname, const AfPacketOptions& opts)
     : ifname_(ifname), opts_(opts) {
+  if (std::string problem = interface_problem(ifname); !problem.empty()) fail(problem);
   unsigned index = if_nametoindex(ifname.c_str());
-  if (index == 0) fail("no interface " + ifname + " (see ip link)");
   int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  bool up = probe >= 0 && ioctl(probe, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
   if (probe >= 0 && ioctl(probe, SIOCGIFHWADDR, &ifr) == 0) {
     // Interfaces without a link header (tun, wireguard) deliver bare IP.
     int type = ifr.ifr_hwaddr.sa_family;
     link_ = (type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK) ? LinkType::ethernet : LinkType::raw;
   }
   if (probe >= 0) close(probe);
-  if (!up) fail(ifname + " is down: ip link set " + ifname + " up");
 
   int fanout_group = int(getpid() & 0xffff);
   for (uint32_t q = 0; q < std::max(1u, opts.queues); ++q) {

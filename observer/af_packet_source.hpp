@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "observer/interface.hpp"
 #include "observer/packet_source.hpp"
 
 namespace pspdr {
@@ -26,6 +27,7 @@ class AfPacketSource final : public PacketSource {
   uint32_t queues() const override { return uint32_t(rings_.size()); }
   uint32_t receive(uint32_t queue, std::span<Frame> frames) override;
   QueueCounters counters(uint32_t queue) const override;
+  std::string problem() const override { return interface_problem(ifname_); }
   std::string describe() const override;
 
  private:

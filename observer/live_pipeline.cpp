@@ -134,10 +134,20 @@ LiveResult run_live(PacketSource& source, const ChainSet& chains, const Observer
   }
 
   std::vector<uint64_t> last(queues, 0);
-  auto next_stats = start + std::chrono::seconds(1);
+  auto next_stats = start + std::chrono::seconds(1), next_check = next_stats;
+  std::string problem;  // said once when it starts, and when it is over
   while (running.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     auto now = Clock::now();
+    if (live.report_problems && now >= next_check) {
+      next_check = now + std::chrono::seconds(1);
+      std::string p = source.problem();
+      if (p != problem)
+        std::fprintf(stderr, "pspdr-observe: %s\n",
+                     p.empty() ? (source.describe() + " receives again").c_str()
+                               : (p + "; nothing arrives until then").c_str());
+      problem = std::move(p);
+    }
     bool timed_out =
         live.duration > 0 && std::chrono::duration<double>(now - start).count() >= live.duration;
     if (stop.load() || timed_out) done.store(true);

@@ -19,6 +19,7 @@ struct LiveOptions {
   std::vector<int> cores;          // CPU per worker, in queue order; empty: not pinned
   double duration = 0;             // seconds to run; 0: until stopped or the source ends
   bool stats_each_second = false;  // a stats line on stderr every second
+  bool report_problems = true;     // say on stderr when the source stops receiving, and resumes
 };
 
 struct LiveResult {

@@ -38,6 +38,8 @@ class PacketSource {
   // Finite sources (a replayed trace) say when they have nothing more; live ones never.
   virtual bool exhausted() const { return false; }
   virtual QueueCounters counters(uint32_t queue) const = 0;
+  // Why nothing can arrive now (the interface went down), or "": checked once a second.
+  virtual std::string problem() const { return ""; }
   // A one-line description for logs, e.g. "AF_XDP veth0 (2 queues, zero-copy)".
   virtual std::string describe() const = 0;
 };

@@ -124,17 +124,13 @@ XdpSource::XdpSource(const std::string& ifname, const XdpOptions& opts)
   uint32_t frames = opts.frame_count;
   if (frames == 0 || (frames & (frames - 1)) != 0)
     fail("AF_XDP frame_count must be a power of two (got " + std::to_string(frames) + ")");
+  if (std::string problem = interface_problem(ifname); !problem.empty()) fail(problem);
   ifindex_ = int(if_nametoindex(ifname.c_str()));
-  if (ifindex_ == 0) fail("no interface " + ifname + " (see ip link)");
 
   int probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (probe < 0) fail(explain("AF_XDP on " + ifname + ": socket", errno));
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  bool up = ioctl(probe, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
   uint32_t available = receive_queues(probe, ifname);
   close(probe);
-  if (!up) fail(ifname + " is down: ip link set " + ifname + " up");
   uint32_t count = opts.queues ? opts.queues : available;
   if (count > available)
     fail(ifname + " has " + std::to_string(available) + " receive queues, not " +

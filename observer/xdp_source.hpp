@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "observer/interface.hpp"
 #include "observer/packet_source.hpp"
 
 struct bpf_object;
@@ -47,6 +48,7 @@ class XdpSource final : public PacketSource {
   uint32_t queues() const override { return uint32_t(queues_.size()); }
   uint32_t receive(uint32_t queue, std::span<Frame> frames) override;
   QueueCounters counters(uint32_t queue) const override;
+  std::string problem() const override { return interface_problem(ifname_); }
   std::string describe() const override;
 
   // What automatic selection settled on.

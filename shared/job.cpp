@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 
 #include <simdjson.h>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "shared/address.hpp"
 #include "shared/json_writer.hpp"
 
 namespace pspdr {
@@ -183,10 +185,43 @@ void JobReader::check_target(Job& job) {
     job.family = 0;
     return;
   }
+  if (const char* why = not_a_target(job.family, job.addr)) {
+    job.error = job.dip + " is " + why + ", not a target";
+    return;
+  }
   auto [it, fresh] = seen_.emplace(job.dip, job.line);
   if (!fresh)
     job.error =
         "duplicate target " + job.dip + " (first on line " + std::to_string(it->second) + ")";
+}
+
+FinishedJobs FinishedJobs::read(FILE* output, bool by_domain) {
+  FinishedJobs f;
+  f.by_domain_ = by_domain;
+  // Results are read back as jobs: the same parser finds the same target fields.
+  JobReader reader(output, JobFormat::ndjson, false);
+  for (Job job; reader.next(job);) {
+    ++f.lines_;
+    ++f.remaining_[f.key(job)];
+  }
+  return f;
+}
+
+std::string FinishedJobs::key(const Job& job) const {
+  if (by_domain_) return job.domain;
+  // A line that was no JSON object was written as {"line": N, "input": ...}.
+  constexpr std::string_view kLine = "{\"line\": ";
+  if (job.json.empty()) return "line " + std::to_string(job.line);
+  if (job.dip.empty() && job.domain.empty() && job.json.starts_with(kLine))
+    return "line " + std::to_string(std::strtoull(job.json.c_str() + kLine.size(), nullptr, 10));
+  return job.dip + " " + std::to_string(job.dp) + " " + job.domain;
+}
+
+bool FinishedJobs::take(const Job& job) {
+  auto it = remaining_.find(key(job));
+  if (it == remaining_.end() || it->second == 0) return false;
+  if (!by_domain_) --it->second;
+  return true;
 }
 
 std::string job_with(const Job& job, std::string_view fields) {

@@ -51,6 +51,30 @@ class JobReader {
   std::unordered_map<std::string, uint64_t> seen_;  // dip -> first line
 };
 
+// The jobs an earlier, interrupted run already wrote result lines for, read from its
+// output, so that `pspdr measure --resume` measures only the rest. A job is known by its
+// target -- dip, dp and domain as written -- or, for an input line that was not a JSON
+// object, by its line number; a result line counts for one job of that key, so
+// duplicates in the input resume correctly. By domain only for the resolver, which
+// writes a line per address of one job.
+class FinishedJobs {
+ public:
+  // Reads `output`'s complete lines (a line cut short by the interruption is not a
+  // result). A missing file means nothing is finished.
+  static FinishedJobs read(FILE* output, bool by_domain);
+
+  // Whether `job` was finished: then it is not measured again.
+  bool take(const Job& job);
+  uint64_t lines() const { return lines_; }
+
+ private:
+  std::string key(const Job& job) const;
+
+  bool by_domain_ = false;
+  uint64_t lines_ = 0;
+  std::unordered_map<std::string, uint64_t> remaining_;  // key -> result lines not yet taken
+};
+
 // The job's JSON object with `fields` (e.g. `"conditions": [...]`) added at its end; a
 // line that was not a JSON object becomes {"line": N, "input": "...", FIELDS}.
 std::string job_with(const Job& job, std::string_view fields);

@@ -80,6 +80,53 @@ TEST(JobReader, BadLinesAreRejectedWithTheReason) {
             R"({"line": 1, "input": "not json", "error": "e"})");
 }
 
+TEST(JobReader, OnlyUnicastTargets) {
+  auto jobs = read_all(
+      "{\"dip\": \"0.0.0.0\"}\n{\"dip\": \"224.0.0.251\"}\n{\"dip\": \"255.255.255.255\"}\n"
+      "{\"dip\": \"240.1.2.3\"}\n{\"dip\": \"::\"}\n{\"dip\": \"ff02::1\"}\n"
+      "{\"dip\": \"::ffff:239.1.1.1\"}\n{\"dip\": \"127.0.0.1\"}\n{\"dip\": \"223.255.255.255\"}\n"
+      "{\"dip\": \"2001:db8::ff\"}\n");
+  ASSERT_EQ(jobs.size(), 10u);
+  EXPECT_EQ(jobs[0].error, "0.0.0.0 is an unspecified address (0.0.0.0/8), not a target");
+  EXPECT_EQ(jobs[1].error, "224.0.0.251 is a multicast address, not a target");
+  EXPECT_EQ(jobs[2].error, "255.255.255.255 is the broadcast address, not a target");
+  EXPECT_EQ(jobs[3].error, "240.1.2.3 is a reserved address (240.0.0.0/4), not a target");
+  EXPECT_EQ(jobs[4].error, ":: is the unspecified address, not a target");
+  EXPECT_EQ(jobs[5].error, "ff02::1 is a multicast address, not a target");
+  EXPECT_EQ(jobs[6].error, "::ffff:239.1.1.1 is a multicast address, not a target");
+  for (size_t i = 7; i < jobs.size(); ++i) EXPECT_EQ(jobs[i].error, "") << jobs[i].dip;
+}
+
+// What --resume skips: each job an earlier run wrote a line for, once per line.
+TEST(FinishedJobs, ResultLinesFinishTheirJobsOnce) {
+  const std::string input =
+      "{\"dip\": \"192.0.2.1\", \"dp\": 80}\nnot json\n{\"dip\": \"192.0.2.2\"}\n"
+      "{\"dip\": \"192.0.2.1\", \"dp\": 80}\n{\"dip\": \"192.0.2.3\", \"domain\": \"c\"}\n";
+  std::vector<Job> jobs = read_all(input);
+  ASSERT_EQ(jobs.size(), 5u);
+  // An interrupted run wrote lines for jobs 1, 2 and 4 (the duplicate), in another order.
+  std::string output = job_with(jobs[3], "\"conditions\": [], \"error\": \"dup\"") + "\n" +
+                       job_with(jobs[1], "\"conditions\": [], \"error\": \"e\"") + "\n" +
+                       job_with(jobs[0], "\"conditions\": [\"ecn.connectivity.works\"]") + "\n";
+  FILE* f = fmemopen(output.data(), output.size(), "r");
+  FinishedJobs done = FinishedJobs::read(f, false);
+  std::fclose(f);
+  EXPECT_EQ(done.lines(), 3u);
+  std::vector<bool> taken;
+  for (const Job& j : read_all(input)) taken.push_back(done.take(j));
+  EXPECT_EQ(taken, (std::vector<bool>{true, true, false, true, false}));
+  // By domain (the resolver): every line of a domain's addresses finishes it.
+  std::string resolved =
+      "{\"domain\": \"c\", \"dip\": \"192.0.2.7\"}\n"
+      "{\"domain\": \"c\", \"dip\": \"192.0.2.8\"}\n{\"domain\": \"d\"";
+  f = fmemopen(resolved.data(), resolved.size(), "r");
+  FinishedJobs by_domain = FinishedJobs::read(f, true);
+  std::fclose(f);
+  auto again = read_all("{\"domain\": \"c\"}\n{\"domain\": \"c\"}\n", JobFormat::ndjson, false);
+  EXPECT_TRUE(by_domain.take(again[0]));
+  EXPECT_TRUE(by_domain.take(again[1]));
+}
+
 TEST(JobReader, CsvLayouts) {
   auto jobs = read_all(
       "192.0.2.1,80,a.test,1\n192.0.2.2,81,b.test\n3,c.test\n1,2,3,4,5\n"

@@ -11,15 +11,24 @@ scale:      10,000 jobs with -w 1000: 10,000 result lines, each job once, sysctl
 kill:       a generator killed with SIGKILL mid-run: the run finishes, every job has its
             line, the lost connections carry spdr_state 2 (FAILED), sysctls restored;
             then the spider itself killed: its generators restore the sysctls.
+faults:     least privilege (the spider and its generators run as nobody with only
+            CAP_NET_ADMIN and CAP_NET_RAW); a campaign stopped by SIGINT, SIGTERM and
+            SIGKILL at random moments and continued with --resume until done: every job
+            exactly once, with the lab's conditions, sysctls restored and no process
+            left after each stop; a full disk stops the run with a clear message, and
+            --resume finishes it once there is room; the capture interface going down
+            pauses the campaign until it is up again, and every job still has its line.
 """
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+import tempfile
 
 if os.geteuid() != 0:
     print("skipped: needs root for network namespaces")
@@ -176,11 +185,177 @@ def kill_test(status):
     check(not left.stdout.strip(), "spider killed: no generator left")
 
 
-targets = {"conditions": 60, "scale": 10000, "kill": 200}[what]
+def spider_pid(proc):
+    """The spider of a measure() started with popen (`ip netns exec` execs it), once it
+    has started its generators."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return None
+        kids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                              text=True).stdout.split()
+        if kids:
+            return proc.pid
+        time.sleep(0.05)
+    return proc.pid
+
+
+def process_status(pid):
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+
+
+def leftovers():
+    """Processes of this build's pspdr still alive or left as zombies."""
+    ps = subprocess.run(["ps", "-eo", "pid=,stat=,args="], capture_output=True, text=True)
+    return [l.strip() for l in ps.stdout.splitlines() if pspdr in l and "ps -eo" not in l]
+
+
+def results_of(path):
+    """Every line of an output file, parsed; a line that is not JSON fails the test."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError:
+            check(False, f"output line is not JSON: {line[:80]}")
+    return parsed
+
+
+def check_complete(results, jobs, label):
+    check(sorted(r["dip"] for r in results) == sorted(j["dip"] for j in jobs),
+          f"{label}: {len(results)} lines, every one of {len(jobs)} jobs exactly once")
+    known = [r for r in results if r.get("expected_conditions") is not None]
+    wrong = [r for r in known if r["conditions"] != r["expected_conditions"]]
+    for r in wrong[:3]:
+        print(f"      {r['lab_behaviour']} {r['dip']}: got {r['conditions']}")
+    check(not wrong, f"{label}: {len(known) - len(wrong)} of {len(known)} jobs with the lab's "
+          "conditions")
+
+
+def faults_test(status):
+    ns = status["client_netns"]
+    jobs = [json.loads(line) for line in lab("jobs", "--plugin", "ecn").splitlines()]
+    text = "".join(json.dumps(j) + "\n" for j in jobs)
+    ecn_before = sysctl(ns, "net.ipv4.tcp_ecn")
+    work = Path(tempfile.mkdtemp(prefix="pspdr-faults"))
+    out = work / "results.ndjson"
+    args = ["-w", "25", "--timeout", "2", "--rate", "200", "--output", str(out), "--resume", "ecn"]
+
+    def start(*extra):
+        proc = measure(status, [], *(extra or args), popen=True)
+        proc.stdin.write(text)
+        proc.stdin.close()
+        return proc
+
+    def after_stop(label, proc):
+        proc.wait(timeout=120)
+        time.sleep(0.5)  # a SIGKILLed spider's generators restore the sysctls as they exit
+        check(sysctl(ns, "net.ipv4.tcp_ecn") == ecn_before, f"{label}: tcp_ecn restored")
+        left = leftovers()
+        check(not left, f"{label}: no pspdr process left, no zombie" + (f": {left}" if left else ""))
+
+    # Least privilege, read off the running processes.
+    proc = start()
+    spider = spider_pid(proc)
+    generators = subprocess.run(["pgrep", "-P", str(spider)], capture_output=True,
+                                text=True).stdout.split()
+    wanted = f"{(1 << 12) | (1 << 13):016x}"  # CAP_NET_ADMIN, CAP_NET_RAW
+    for who, pid in [("spider", spider)] + [("generator", g) for g in generators]:
+        st = process_status(pid)
+        check(st.get("Uid", "").split()[:1] == ["65534"] and st.get("CapEff") == wanted and
+              st.get("CapBnd") == wanted and st.get("NoNewPrivs") == "1",
+              f"{who} {pid} runs as nobody with CAP_NET_ADMIN and CAP_NET_RAW only "
+              f"(Uid {st.get('Uid')}, CapEff {st.get('CapEff')}, CapBnd {st.get('CapBnd')})")
+    check(len(generators) == 2, f"{len(generators)} generators checked")
+
+    # Stopped at random moments, by each signal in turn, and resumed until done.
+    rng = random.Random(int(os.environ.get("PSPDR_FAULT_SEED", "8")))
+    stops = [signal.SIGINT, signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGKILL,
+             signal.SIGTERM]
+    finished = False
+    for attempt in range(len(stops) + 4):
+        if attempt:
+            proc = start()
+            spider = spider_pid(proc)
+        if attempt < len(stops):
+            time.sleep(rng.uniform(0.3, 4.0))
+            before = len(results_of(out))
+            if spider and proc.poll() is None:
+                os.kill(spider, stops[attempt])
+            after_stop(f"stop {attempt + 1} ({stops[attempt].name} after {before} lines)", proc)
+            continue
+        proc.wait(timeout=300)
+        check(proc.returncode == 0, f"resumed run exits 0 {proc.stderr.read().strip()}")
+        finished = True
+        break
+    check(finished, "the campaign finishes")
+    check_complete(results_of(out), jobs, "after 6 stops and --resume")
+
+    # A full disk: a 12 KiB file system for the output, then room to finish.
+    disk = work / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12k", "tmpfs", str(disk)], check=True)
+    try:
+        full = ["-w", "25", "--timeout", "2", "--rate", "200", "--output",
+                str(disk / "results.ndjson")]
+        proc = start(*full, "ecn")
+        proc.wait(timeout=300)
+        err = proc.stderr.read()
+        written = len(results_of(disk / "results.ndjson"))
+        check(proc.returncode == 1 and "No space left on device" in err and "--resume" in err,
+              f"full disk: exit {proc.returncode} after {written} lines, saying: "
+              + next((l for l in err.splitlines() if "failed" in l), err.strip()))
+        check(0 < written < len(jobs), f"full disk: {written} complete lines kept")
+        after_stop("full disk", proc)
+        subprocess.run(["mount", "-o", "remount,size=4m", str(disk)], check=True)
+        proc = start(*full, "--resume", "ecn")
+        proc.wait(timeout=300)
+        check(proc.returncode == 0, "full disk: --resume with room exits 0")
+        check_complete(results_of(disk / "results.ndjson"), jobs, "full disk, resumed")
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+    # The capture interface goes down mid-run: no job starts until it is up again.
+    iface = status["client_iface"]
+    routes = [subprocess.run(["ip", "netns", "exec", ns, "ip", f"-{f}", "route", "show",
+                              "default"], capture_output=True, text=True).stdout.split()
+              for f in (4, 6)]
+    subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw",
+                    f"net.ipv6.conf.{iface}.keep_addr_on_down=1"], check=True)
+    down_out = work / "down.ndjson"
+    proc = start("-w", "25", "--timeout", "2", "--output", str(down_out), "ecn")
+    time.sleep(3)
+    subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", iface, "down"], check=True)
+    # Jobs already connecting fail, and are written once their flows' wait (12 s) is over.
+    time.sleep(15)
+    during = len(results_of(down_out))
+    time.sleep(3)
+    paused = len(results_of(down_out)) == during < len(jobs)
+    subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", iface, "up"], check=True)
+    for f, route in zip((4, 6), routes):  # a link going down takes its routes with it
+        subprocess.run(["ip", "netns", "exec", ns, "ip", f"-{f}", "route", "replace", *route],
+                       check=True)
+    proc.wait(timeout=300)
+    err = proc.stderr.read()
+    results = results_of(down_out)
+    check(paused, f"interface down: no job finished while it was down ({during} lines)")
+    check("is down" in err and "up again" in err, "interface down: said when, and when up again")
+    check(proc.returncode == 0 and sorted(r["dip"] for r in results) ==
+          sorted(j["dip"] for j in jobs), f"interface down: {len(results)} lines, every job once")
+    after_stop("interface down", proc)
+
+
+targets = {"conditions": 60, "scale": 10000, "kill": 200, "faults": 200}[what]
 try:
     print(lab("up", "--targets", str(targets), "--seed", "5"), end="")
     status = dict(line.split("=", 1) for line in lab("status").splitlines())
-    {"conditions": conditions_test, "scale": scale_test, "kill": kill_test}[what](status)
+    {"conditions": conditions_test, "scale": scale_test, "kill": kill_test,
+     "faults": faults_test}[what](status)
 finally:
     print(lab("down"), end="")
 print(f"{len(failures)} failed" if failures else "measure test passed")

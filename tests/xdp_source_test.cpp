@@ -390,7 +390,8 @@ TEST_F(XdpSourceTest, ErrorsNameCauseAndFix) {
     }
     return "no error";
   };
-  EXPECT_EQ(error("nosuch0", {}), "no interface nosuch0 (see ip link)");
+  EXPECT_EQ(error("nosuch0", {}),
+            "no interface nosuch0 (see ip link; in a namespace, run inside it)");
   EXPECT_EQ(error("obs0", {.frame_count = 1000}),
             "AF_XDP frame_count must be a power of two (got 1000)");
   EXPECT_EQ(error("obs0", {.queues = 3}), "obs0 has 2 receive queues, not 3 (see ethtool -l obs0)");
