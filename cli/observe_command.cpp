@@ -2,6 +2,7 @@
 // and write flow records.
 #include <getopt.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,7 @@
 #include "observer/pipeline.hpp"
 #include "observer/trace_file.hpp"
 #include "observer/xdp_source.hpp"
+#include "shared/privileges.hpp"
 
 namespace pspdr {
 namespace {
@@ -195,15 +198,17 @@ int observe_trace(const Settings& s, const ChainSet& chains) {
   return written ? exit_status::ok : exit_status::failure;
 }
 
-int observe_live(const Settings& s, const ChainSet& chains, PacketSource& source) {
-  FILE* out = options::open_output(g_prog, s.output);
-  if (!out) return exit_status::failure;
+int observe_live(const Settings& s, const ChainSet& chains, PacketSource& source, FILE* out) {
   if (!s.quiet) std::fprintf(stderr, "%s: capturing on %s\n", g_prog, source.describe().c_str());
 
   LiveOptions live = s.live;
   live.stats_each_second = !s.quiet && isatty(STDERR_FILENO);
   LiveResult r = run_live(source, chains, s.opts, live, file_output(out), stop_requested);
-  bool written = options::close_output(g_prog, out, r.output_ok, s.output);
+  if (!r.output_ok)
+    std::fprintf(stderr, "%s: writing %s failed: %s; capture stopped\n", g_prog,
+                 s.output.empty() || s.output == "-" ? "standard output" : s.output.c_str(),
+                 std::strerror(r.output_error));
+  bool written = options::close_output(g_prog, out, true, s.output) && r.output_ok;
   if (!s.quiet) {
     uint64_t dropped = 0;
     for (const QueueCounters& q : r.queues) dropped += q.dropped;
@@ -348,17 +353,33 @@ int observe_command(int argc, char** argv) {
   }
 
   if (is_regular_file(s.source)) return observe_trace(s, chains);
-  // SIGINT/SIGTERM end a live capture (the workers then flush every flow); a second one
-  // undoes what sources changed (an attached XDP program) and ends the process.
-  handle_stop_signals(OnStopSignal::stop_flag);
+  // SIGINT/SIGTERM wait while the source opens, so that what it changes (an attached XDP
+  // program) is always undone; they then end the capture (the workers flush every flow),
+  // and a second one undoes those changes and ends the process.
+  sigset_t stop_signals, old_mask;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
   std::unique_ptr<PacketSource> source;
+  FILE* out = nullptr;
   try {
     source = open_live(s);
   } catch (const SourceError& e) {
     std::fprintf(stderr, "%s: %s\n", g_prog, e.what());
     return exit_status::failure;
   }
-  if (source) return observe_live(s, chains, *source);
+  if (source && !(out = options::open_output(g_prog, s.output))) return exit_status::failure;
+  // The source and the output are open: keep only what the source still needs (nothing
+  // for AF_PACKET), before the signal-handling thread and the workers start.
+  if (std::optional<std::vector<int>> keep = source ? source->capabilities_kept() : std::nullopt) {
+    std::string dropped = become_unprivileged(*keep);
+    if (!dropped.empty())
+      std::fprintf(stderr, "%s: warning: keeping every privilege: %s\n", g_prog, dropped.c_str());
+  }
+  handle_stop_signals(OnStopSignal::stop_flag);
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (source) return observe_live(s, chains, *source, out);
   if (access(s.source.c_str(), F_OK) != 0 && s.source.find('/') == std::string::npos) {
     std::fprintf(stderr, "%s: %s: no such trace file or network interface (see ip link)\n", g_prog,
                  s.source.c_str());

@@ -47,6 +47,8 @@ class DpdkSource final : public PacketSource {
   bool exhausted() const override;
   QueueCounters counters(uint32_t queue) const override;
   std::string describe() const override;
+  // EAL's own threads, started with root's powers, and its device access stay as they are.
+  std::optional<std::vector<int>> capabilities_kept() const override { return std::nullopt; }
 
   // Most frames one receive() returns; a larger span is filled only this far.
   static constexpr uint32_t kMaxBurst = 256;

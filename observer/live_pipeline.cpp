@@ -150,7 +150,8 @@ LiveResult run_live(PacketSource& source, const ChainSet& chains, const Observer
     }
     bool timed_out =
         live.duration > 0 && std::chrono::duration<double>(now - start).count() >= live.duration;
-    if (stop.load() || timed_out) done.store(true);
+    // Records that cannot be written make capturing pointless: stop, and say why.
+    if (stop.load() || timed_out || writer.error()) done.store(true);
     if (live.stats_each_second && now >= next_stats) {
       print_live_stats(source, workers, last, 1.0);
       next_stats += std::chrono::seconds(1);
@@ -161,6 +162,7 @@ LiveResult run_live(PacketSource& source, const ChainSet& chains, const Observer
   LiveResult r;
   r.memory_kib = anonymous_memory_kib();
   r.output_ok = writer.join();
+  r.output_error = writer.error();
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   for (uint32_t q = 0; q < queues; ++q) {
     r.stats += workers[q]->observer.stats();

@@ -26,6 +26,7 @@ struct LiveResult {
   ObserverStats stats;
   uint64_t records = 0;
   bool output_ok = true;
+  int output_error = 0;  // errno of the failed write that stopped the run
   long memory_kib = -1;  // anonymous memory at the end, before the flow tables are freed
   std::vector<QueueCounters> queues;
   double seconds = 0;

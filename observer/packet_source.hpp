@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "shared/packet.hpp"
 
@@ -38,6 +40,9 @@ class PacketSource {
   // Finite sources (a replayed trace) say when they have nothing more; live ones never.
   virtual bool exhausted() const { return false; }
   virtual QueueCounters counters(uint32_t queue) const = 0;
+  // The capabilities (CAP_*) the open source still needs, to be kept when the process
+  // drops the rest (shared/privileges.hpp); nullopt: it cannot run without root.
+  virtual std::optional<std::vector<int>> capabilities_kept() const { return std::vector<int>{}; }
   // Why nothing can arrive now (the interface went down), or "": checked once a second.
   virtual std::string problem() const { return ""; }
   // A one-line description for logs, e.g. "AF_XDP veth0 (2 queues, zero-copy)".

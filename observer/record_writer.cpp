@@ -1,5 +1,6 @@
 #include "observer/record_writer.hpp"
 
+#include <cerrno>
 #include <chrono>
 
 namespace pspdr {
@@ -76,18 +77,22 @@ void ChunkWriter::run() {
           ++finished;
           break;
         }
-        if (!chunk->empty()) ok_ = out_(*chunk) && ok_;
+        if (!chunk->empty()) write(*chunk);
         delete chunk;
       }
     }
     if (idle) std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
-  ok_ = out_({}) && ok_;
+  write({});
+}
+
+void ChunkWriter::write(std::string_view chunk) {
+  if (error() == 0 && !out_(chunk)) error_.store(errno ? errno : EIO, std::memory_order_relaxed);
 }
 
 bool ChunkWriter::join() {
   if (thread_.joinable()) thread_.join();
-  return ok_;
+  return error() == 0;
 }
 
 }  // namespace pspdr

@@ -2,6 +2,7 @@
 // pkt_last -- PATHspider's fields without its internal ones.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -58,7 +59,7 @@ class ChunkFlowSink final : public FlowSink {
 };
 
 // Where records go: complete ndjson lines, a chunk at a time; an empty chunk marks the
-// end. Returns false if the output failed.
+// end. Returns false, with errno set, if the output failed.
 using RecordOutput = std::function<bool(std::string_view chunk)>;
 // Writes chunks to `out`, flushing it at the end.
 RecordOutput file_output(FILE* out);
@@ -70,12 +71,15 @@ class ChunkWriter {
   ~ChunkWriter() { join(); }
   // Waits for the workers' last chunks; false if writing failed.
   bool join();
+  // The errno of the first failed write (0: none so far); read while the writer runs.
+  int error() const { return error_.load(std::memory_order_relaxed); }
 
  private:
   void run();
+  void write(std::string_view chunk);
   RecordOutput out_;
   std::vector<ChunkFlowSink*> sinks_;
-  bool ok_ = true;
+  std::atomic<int> error_{0};  // after a failure nothing more is written
   std::thread thread_;
 };
 

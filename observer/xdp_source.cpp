@@ -4,6 +4,7 @@
 // After <net/if.h>: the linux/ headers would redefine its IFF_* names.
 #include <bpf/libbpf.h>
 #include <linux/ethtool.h>
+#include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -170,6 +171,11 @@ XdpSource::XdpSource(const std::string& ifname, const XdpOptions& opts)
       fail(explain("cannot attach an XDP program to " + ifname, err));
     }
     cleanup_id_ = add_cleanup(&XdpSource::detach_cleanup, this);
+    // Alone on the interface (where libxdp's dispatcher cannot load) the program is
+    // detached by netlink alone; a dispatcher must be asked through bpf() as well.
+    xdp_multiprog* attached = xdp_multiprog__get_from_ifindex(ifindex_);
+    alone_ = !libxdp_get_error(attached) && xdp_multiprog__is_legacy(attached);
+    if (!libxdp_get_error(attached)) xdp_multiprog__close(attached);
     map_fd_ = bpf_map__fd(bpf_object__find_map_by_name(object_, "xsks"));
 
     if (opts.copy == XdpOptions::Copy::zero_copy && !native_)
@@ -253,7 +259,12 @@ int XdpSource::open_queue(uint32_t id, bool zero_copy) {
 void XdpSource::detach() {
   if (!attached_) return;
   attached_ = false;
-  int err = xdp_program__detach(program_, ifindex_, native_ ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
+  // Our program only (REPLACE with it as the expected one): netlink, CAP_NET_ADMIN.
+  LIBBPF_OPTS(bpf_xdp_attach_opts, ours, .old_prog_fd = xdp_program__fd(program_));
+  int err = bpf_xdp_detach(
+      ifindex_, (native_ ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE) | XDP_FLAGS_REPLACE, &ours);
+  if (err == -EEXIST)  // a dispatcher runs it
+    err = xdp_program__detach(program_, ifindex_, native_ ? XDP_MODE_NATIVE : XDP_MODE_SKB, 0);
   if (err)
     std::fprintf(stderr,
                  "pspdr: cannot detach the XDP program from %s: %s (ip link set %s xdp off)\n",

@@ -15,6 +15,8 @@
 // hooks are process-wide).
 #pragma once
 
+#include <linux/capability.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +50,11 @@ class XdpSource final : public PacketSource {
   uint32_t queues() const override { return uint32_t(queues_.size()); }
   uint32_t receive(uint32_t queue, std::span<Frame> frames) override;
   QueueCounters counters(uint32_t queue) const override;
+  // Detaching the program at the end: netlink, and bpf() to reach it through a dispatcher.
+  std::optional<std::vector<int>> capabilities_kept() const override {
+    if (alone_) return {{CAP_NET_ADMIN}};
+    return {{CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_BPF}};
+  }
   std::string problem() const override { return interface_problem(ifname_); }
   std::string describe() const override;
 
@@ -72,6 +79,7 @@ class XdpSource final : public PacketSource {
   bpf_object* object_ = nullptr;
   xdp_program* program_ = nullptr;
   bool attached_ = false;
+  bool alone_ = false;  // attached without libxdp's dispatcher
   uint64_t cleanup_id_ = 0;
   int map_fd_ = -1;
   std::vector<std::unique_ptr<Queue>> queues_;

@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""pspdr-observe under faults, on a veth pair between two network namespaces of its own.
+
+  observe_fault_test.py BUILD_DIR
+
+- SIGINT or SIGTERM at random moments (from the first millisecond on), AF_PACKET and
+  AF_XDP: the run ends cleanly (exit 0; or by the signal if it came before anything was
+  set up), every record written is whole JSON, the XDP program is detached and no
+  process is left; two signals in a row end it by the
+  signal, still detached.
+- Least privilege: while capturing, AF_PACKET runs as nobody with no capability and
+  AF_XDP as nobody with CAP_NET_ADMIN only (to detach its program).
+- SIGKILL (nothing can be undone then): the next start names the stale program and
+  the fix, and starts once the fix is applied.
+- The interface going down and up: said on stderr both times, and capture goes on.
+- No privileges, a missing interface, an unwritable output: one-line errors, exit 1,
+  nothing left attached.
+"""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+if os.geteuid() != 0:
+    print("skipped: needs root for network namespaces and XDP")
+    sys.exit(77)
+build = Path(sys.argv[1])
+observe = str(build / "cli/pspdr-observe")
+tag = f"pf{os.getpid() % 100000}"
+ns_a, ns_b, if_a, if_b = f"{tag}a", f"{tag}b", f"{tag}x", f"{tag}y"
+failures = []
+
+
+def check(ok, msg):
+    print(("ok    " if ok else "FAIL  ") + msg, flush=True)
+    if not ok:
+        failures.append(msg)
+
+
+def sh(*args, ns=None, check_rc=True):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, check=check_rc)
+
+
+def xdp_attached():
+    return "xdp" in sh("ip", "-n", ns_b, "link", "show", if_b).stdout
+
+
+def start(*args, output):
+    return subprocess.Popen(["ip", "netns", "exec", ns_b, observe, *args, "--output", str(output),
+                             "tcp", "basic"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def records(path):
+    lines = path.read_text().splitlines() if path.exists() else []
+    try:
+        return [json.loads(line) for line in lines]
+    except json.JSONDecodeError:
+        return None
+
+
+def left():
+    ps = subprocess.run(["ps", "-eo", "pid=,stat=,args="], capture_output=True, text=True)
+    return [l.strip() for l in ps.stdout.splitlines() if observe in l and "ps -eo" not in l]
+
+
+def status_of(pid):
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+
+
+work = Path(f"/tmp/{tag}")
+work.mkdir(exist_ok=True)
+traffic = None
+try:
+    subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
+    for ns in (ns_a, ns_b):
+        sh("ip", "netns", "add", ns)
+    sh("ip", "link", "add", if_a, "netns", ns_a, "type", "veth", "peer", "name", if_b,
+       "netns", ns_b)
+    for ns, iface, addr in ((ns_a, if_a, "10.78.0.1/24"), (ns_b, if_b, "10.78.0.2/24")):
+        sh("ip", "addr", "add", addr, "dev", iface, ns=ns)
+        sh("ip", "link", "set", iface, "up", ns=ns)
+    # Steady traffic across the pair: UDP datagrams to many ports, i.e. many flows.
+    traffic = subprocess.Popen(
+        ["ip", "netns", "exec", ns_a, sys.executable, "-c",
+         "import socket, time\n"
+         "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+         "i = 0\n"
+         "while True:\n"
+         "    s.sendto(b'x' * 64, ('10.78.0.2', 20000 + i % 500)); i += 1\n"
+         "    time.sleep(0.0005)\n"])
+
+    rng = random.Random(int(os.environ.get("PSPDR_FAULT_SEED", "3")))
+    modes = {"AF_PACKET": ["-i", if_b], "AF_XDP": ["--xdp", if_b]}
+    for name, args in modes.items():
+        # Least privilege, read off the running process.
+        out = work / "privileges.ndjson"
+        p = start(*args, output=out)
+        time.sleep(1.5)
+        st = status_of(p.pid)
+        want = "0000000000000000" if name == "AF_PACKET" else f"{1 << 12:016x}"
+        check(st.get("Uid", "").split()[:1] == ["65534"] and st.get("CapEff") == want and
+              st.get("CapBnd") == want,
+              f"{name}: captures as nobody with CapEff {st.get('CapEff')} (want {want})")
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=30)
+
+        for i in range(6):
+            sig = (signal.SIGINT, signal.SIGTERM)[i % 2]
+            delay = rng.choice([0.0, 0.001, 0.02, 0.1, 0.4, 1.0, 2.0])
+            out = work / f"{name}-{i}.ndjson"
+            p = start(*args, output=out)
+            time.sleep(delay)
+            p.send_signal(sig)
+            rc = p.wait(timeout=30)
+            recs = records(out)
+            # A signal before the program reached its handlers (while it was still being
+            # loaded) ends it, as it should: nothing was changed or measured yet.
+            early = rc == -sig and not recs
+            check((rc == 0 or early) and recs is not None and not xdp_attached() and not left(),
+                  f"{name}: {sig.name} after {delay} s: exit {rc}, "
+                  f"{len(recs) if recs is not None else 'broken'} whole records, "
+                  f"XDP {'still attached' if xdp_attached() else 'detached'}")
+        # Two signals in a row: the second ends it at once, by the signal.
+        p = start(*args, output=work / "twice.ndjson")
+        time.sleep(1)
+        p.send_signal(signal.SIGINT)
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=30)
+        check(rc in (0, -signal.SIGTERM, -signal.SIGINT) and not xdp_attached() and not left(),
+              f"{name}: SIGINT then SIGTERM: exit {rc}, nothing left attached")
+
+        # The interface goes down, and up again.
+        out = work / f"{name}-down.ndjson"
+        p = start(*args, output=out)
+        time.sleep(1.5)
+        sh("ip", "link", "set", if_b, "down", ns=ns_b)
+        time.sleep(2.5)
+        sh("ip", "link", "set", if_b, "up", ns=ns_b)
+        sh("ip", "addr", "replace", "10.78.0.2/24", "dev", if_b, ns=ns_b)
+        time.sleep(2.5)
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=30)
+        err = p.stderr.read()
+        check(rc == 0 and "is down" in err and "receives again" in err and records(out),
+              f"{name}: interface down and up: said both times, exit {rc}, "
+              f"{len(records(out) or [])} records")
+
+    # SIGKILL leaves the program attached; the next start says so and how to fix it.
+    p = start("--xdp", if_b, output=work / "kill.ndjson")
+    time.sleep(1.5)
+    p.kill()
+    p.wait()
+    p = start("--xdp", if_b, "--duration", "1", output=work / "after-kill.ndjson")
+    rc = p.wait(timeout=30)
+    err = p.stderr.read().strip()
+    check(rc == 1 and f"ip link set {if_b} xdp off" in err,
+          f"after SIGKILL: the next start exits {rc}: {err}")
+    sh("ip", "link", "set", if_b, "xdp", "off", ns=ns_b)
+    p = start("--xdp", if_b, "--duration", "1", output=work / "after-fix.ndjson")
+    rc = p.wait(timeout=30)
+    check(rc == 0 and not xdp_attached(), f"after the fix it runs (exit {rc}) and detaches")
+
+    # Errors: one line each, exit 1, nothing attached.
+    cases = [
+        ("no privileges", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           "--inh-caps=-all", "--bounding-set=-all", observe, "--xdp", if_b,
+                           "--duration", "1", "tcp"], "needs"),
+        ("no privileges, AF_PACKET", ["setpriv", "--reuid=65534", "--regid=65534",
+                                      "--clear-groups", "--inh-caps=-all",
+                                      "--bounding-set=-all", observe, "-i", if_b, "--duration",
+                                      "1", "tcp"], "CAP_NET_RAW"),
+        ("no interface", [observe, "--xdp", "nosuch0", "tcp"], "no interface nosuch0"),
+        ("output on a full disk", [observe, "--xdp", if_b, "--duration", "2", "--output",
+                                   "/dev/full", "tcp"], "No space left on device"),
+    ]
+    for label, cmd, words in cases:
+        p = subprocess.run(["ip", "netns", "exec", ns_b, *cmd], capture_output=True, text=True,
+                           timeout=60)
+        lines = [l for l in p.stderr.splitlines() if "libxdp" not in l and "libbpf" not in l]
+        said = next((l for l in lines if words in l), None)
+        check(p.returncode == 1 and said is not None and not xdp_attached(),
+              f"{label}: exit {p.returncode}: {said or p.stderr.strip()}")
+finally:
+    if traffic:
+        traffic.kill()
+        traffic.wait()
+    for ns in (ns_a, ns_b):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    subprocess.run(["rm", "-rf", str(work)])
+print(f"{len(failures)} failed" if failures else "observe fault test passed")
+sys.exit(1 if failures else 0)
