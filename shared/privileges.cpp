@@ -14,7 +14,7 @@ namespace pspdr {
 namespace {
 
 // The capability state to apply: exactly `caps`, in every set libcap-ng manages.
-void select(std::initializer_list<int> caps) {
+void select(const std::vector<int>& caps) {
   capng_clear(CAPNG_SELECT_ALL);
   for (int c : caps)
     capng_update(CAPNG_ADD,
@@ -29,7 +29,7 @@ std::string failed(const char* what) {
 
 }  // namespace
 
-std::string keep_only_capabilities(std::initializer_list<int> caps) {
+std::string keep_only_capabilities(const std::vector<int>& caps) {
   if (geteuid() != 0) return "";
   select(caps);
   // The bounding set first: dropping it needs CAP_SETPCAP, which the next step drops.
@@ -38,7 +38,7 @@ std::string keep_only_capabilities(std::initializer_list<int> caps) {
   return "";
 }
 
-std::string become_unprivileged(std::initializer_list<int> caps) {
+std::string become_unprivileged(const std::vector<int>& caps) {
   if (geteuid() != 0) return "";
   const passwd* pw = getpwnam("nobody");
   if (!pw) return keep_only_capabilities(caps);

@@ -3,8 +3,8 @@
 // uses. See docs/security.md for what each process keeps.
 #pragma once
 
-#include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace pspdr {
 
@@ -15,12 +15,12 @@ namespace pspdr {
 // as they were. Call it before starting threads: only the calling thread's
 // capabilities change, while the user id changes for all (glibc), leaving other
 // threads with none.
-std::string become_unprivileged(std::initializer_list<int> caps);
+std::string become_unprivileged(const std::vector<int>& caps);
 
 // Keeps only `caps` in this thread and the threads and programs it starts, as root:
 // for a process that must still create files as root (or undo what root did) after
 // dropping every other power. Returns "" or a one-line reason.
-std::string keep_only_capabilities(std::initializer_list<int> caps);
+std::string keep_only_capabilities(const std::vector<int>& caps);
 
 // This process's effective capabilities, as /proc/self/status shows them (CapEff).
 unsigned long long effective_capabilities();
