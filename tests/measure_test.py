@@ -176,13 +176,17 @@ def kill_test(status):
     proc.stdin.close()
     time.sleep(3)
     during = sysctl(status["client_netns"], "net.ipv4.tcp_ecn")
-    subprocess.run(["pkill", "-9", "-f", f"{pspdr} measure"])
+    spider = spider_pid(proc)
+    generators = subprocess.run(["pgrep", "-P", str(spider)], capture_output=True,
+                                text=True).stdout.split()
+    os.kill(spider, signal.SIGKILL)
     proc.wait(timeout=30)
     time.sleep(1)
     check(during != "0" and sysctl(status["client_netns"], "net.ipv4.tcp_ecn") == "0",
           f"spider killed: tcp_ecn back to 0 (was {during} during the run)")
-    left = subprocess.run(["pgrep", "-f", "pspdr generate --shm"], capture_output=True, text=True)
-    check(not left.stdout.strip(), "spider killed: no generator left")
+    # Exited generators whose parent is gone wait as zombies until init reaps them.
+    alive = [g for g in generators if process_status(g).get("State", "Z").split()[0] != "Z"]
+    check(generators and not alive, f"spider killed: none of its generators {generators} left")
 
 
 def spider_pid(proc):
