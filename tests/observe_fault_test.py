@@ -13,6 +13,9 @@
 - SIGKILL (nothing can be undone then): the next start names the stale program and
   the fix, and starts once the fix is applied.
 - The interface going down and up: said on stderr both times, and capture goes on.
+- A ring that fills (the observer stopped by SIGSTOP while 100,000 packets arrive): the
+  losses are counted and reported, observed plus dropped covers what was sent, and
+  capture goes on.
 - No privileges, a missing interface, an unwritable output: one-line errors, exit 1,
   nothing left attached.
 """
@@ -154,6 +157,28 @@ try:
         check(rc == 0 and "is down" in err and "receives again" in err and records(out),
               f"{name}: interface down and up: said both times, exit {rc}, "
               f"{len(records(out) or [])} records")
+
+        # A ring that fills: the observer frozen while a burst arrives.
+        out = work / f"{name}-ring.ndjson"
+        p = start(*args, output=out)
+        time.sleep(1.5)
+        p.send_signal(signal.SIGSTOP)
+        burst = 100000
+        sh(sys.executable, "-c",
+           "import socket\n"
+           "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+           f"for i in range({burst}): s.sendto(b'y' * 64, ('10.78.0.2', 9))\n", ns=ns_a)
+        p.send_signal(signal.SIGCONT)
+        time.sleep(1.5)
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=30)
+        err = p.stderr.read()
+        dropped = int(next((l.split()[1] for l in err.splitlines()
+                            if "packets dropped before the observer" in l), "-1"))
+        seen = int(next((l.split()[1] for l in err.splitlines() if " packets (" in l), "-1"))
+        check(rc == 0 and dropped > 0 and seen + dropped >= burst and records(out),
+              f"{name}: a full ring: {dropped} packets counted as dropped, {seen} observed, "
+              f"of a {burst}-packet burst and the steady traffic; exit {rc}")
 
     # SIGKILL leaves the program attached; the next start says so and how to fix it.
     p = start("--xdp", if_b, output=work / "kill.ndjson")
