@@ -13,6 +13,16 @@
 
 using namespace pspdr;
 
+// AddressSanitizer keeps freed blocks in its quarantine (256 MiB by default): anonymous
+// memory the observer no longer holds, so the bound is not checked under it.
+#if defined(__SANITIZE_ADDRESS__)
+#define PSPDR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PSPDR_ASAN 1
+#endif
+#endif
+
 namespace {
 
 class CountingSink final : public FlowSink {
@@ -62,8 +72,10 @@ TEST(Flood, FiveMillionFlowsStayWithinTheLimit) {
     EXPECT_EQ(s.flows, kFlows) << "every SYN is a distinct flow";
     EXPECT_EQ(s.emitted, kFlows);
     EXPECT_GE(s.evicted, kFlows - kLimit);
+#ifndef PSPDR_ASAN
     EXPECT_LT(during - before, kBoundKib)
         << "anonymous memory grew by " << (during - before) / 1024 << " MiB";
+#endif
     std::printf(
         "flood: %llu flows, %llu emitted early, anonymous memory +%ld MiB (bound %ld MiB)\n",
         (unsigned long long)s.flows, (unsigned long long)s.evicted, (during - before) / 1024,
