@@ -12,14 +12,29 @@
 
 namespace pspdr {
 
+// AddressSanitizer checks bounds only on memory from its own allocator, not on mmap.
+#if defined(__SANITIZE_ADDRESS__)
+#define PSPDR_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PSPDR_ASAN 1
+#endif
+#endif
+
 // An allocator for large tables probed at random (the flow table): blocks of 2 MiB and
 // more are mapped 2 MiB-aligned and offered to the kernel for transparent huge pages,
 // so a lookup costs a TLB miss per 2 MiB instead of per 4 KiB -- most of a lookup's time
-// once the table outgrows the TLB's reach. Smaller blocks come from the heap.
+// once the table outgrows the TLB's reach. Smaller blocks come from the heap, and so
+// does everything under AddressSanitizer, which then checks every access.
 template <class T>
 struct HugePageAllocator {
   using value_type = T;
   static constexpr size_t kHuge = size_t(2) << 20;
+#ifdef PSPDR_ASAN
+  static constexpr bool kMapped = false;
+#else
+  static constexpr bool kMapped = true;  // blocks of kHuge and more are mapped
+#endif
 
   HugePageAllocator() = default;
   template <class U>
@@ -27,7 +42,7 @@ struct HugePageAllocator {
 
   T* allocate(size_t n) {
     const size_t bytes = n * sizeof(T);
-    if (bytes < kHuge) return std::allocator<T>().allocate(n);
+    if (!kMapped || bytes < kHuge) return std::allocator<T>().allocate(n);
     // Mapped 2 MiB too large, then trimmed to an aligned start and whole 2 MiB pages.
     const size_t length = (bytes + kHuge - 1) / kHuge * kHuge;
     void* p =
@@ -43,7 +58,7 @@ struct HugePageAllocator {
   }
   void deallocate(T* p, size_t n) {
     const size_t bytes = n * sizeof(T);
-    if (bytes < kHuge) return std::allocator<T>().deallocate(p, n);
+    if (!kMapped || bytes < kHuge) return std::allocator<T>().deallocate(p, n);
     munmap(p, (bytes + kHuge - 1) / kHuge * kHuge);
   }
   template <class U>

@@ -14,14 +14,8 @@
 using namespace pspdr;
 
 // AddressSanitizer keeps freed blocks in its quarantine (256 MiB by default): anonymous
-// memory the observer no longer holds, so the bound is not checked under it.
-#if defined(__SANITIZE_ADDRESS__)
-#define PSPDR_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PSPDR_ASAN 1
-#endif
-#endif
+// memory the observer no longer holds, so the bound is not checked under it (PSPDR_ASAN,
+// shared/memory.hpp).
 
 namespace {
 
