@@ -7,7 +7,6 @@
 
 #include "chains/registry.hpp"
 #include "shared/flow_key.hpp"
-#include "shared/memory.hpp"
 
 namespace pspdr {
 
@@ -66,12 +65,10 @@ class FlowTable {
   void grow();
   void place(uint32_t id, uint64_t hash);
 
-  template <class T>
-  using Table = std::vector<T, HugePageAllocator<T>>;
-  Table<Slot> slots_;
-  Table<uint64_t> hashes_;  // per flow, for erase and rehash
-  Table<Flow> pool_;
-  Table<uint8_t> in_use_;
+  std::vector<Slot> slots_;
+  std::vector<uint64_t> hashes_;  // per flow, for erase and rehash
+  std::vector<Flow> pool_;
+  std::vector<uint8_t> in_use_;
   std::vector<uint32_t> free_;
   uint64_t mask_ = 0;
   size_t live_ = 0;
