@@ -2,8 +2,6 @@
 // `pspdr generate`, the generator process it starts (not for direct use).
 #include <getopt.h>
 #include <linux/capability.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,16 +121,23 @@ FILE* open_resumed_output(const std::string& path, bool by_domain, FinishedJobs&
     std::fprintf(stderr, "%s: cannot resume %s: %s\n", kProg, path.c_str(), std::strerror(errno));
     return nullptr;
   }
-  off_t complete = 0;  // bytes up to and including the last newline
+  // The last newline, found from the end: only FinishedJobs::read goes through it all.
+  off_t complete = std::fseek(f, 0, SEEK_END) == 0 ? ftello(f) : -1;
   char buf[1 << 16];
-  for (off_t at = 0;;) {
-    size_t n = std::fread(buf, 1, sizeof buf, f);
-    if (n == 0) break;
-    for (size_t i = 0; i < n; ++i)
-      if (buf[i] == '\n') complete = at + off_t(i) + 1;
-    at += off_t(n);
+  while (complete > 0) {
+    off_t from = std::max<off_t>(0, complete - off_t(sizeof buf));
+    size_t n = size_t(complete - from);
+    if (fseeko(f, from, SEEK_SET) != 0 || std::fread(buf, 1, n, f) != n) {
+      complete = -1;
+      break;
+    }
+    if (const void* nl = memrchr(buf, '\n', n)) {
+      complete = from + off_t(static_cast<const char*>(nl) - buf) + 1;
+      break;
+    }
+    complete = from;
   }
-  if (std::ferror(f) || ftruncate(fileno(f), complete) != 0) {
+  if (complete < 0 || ftruncate(fileno(f), complete) != 0) {
     std::fprintf(stderr, "%s: cannot resume %s: %s\n", kProg, path.c_str(), std::strerror(errno));
     std::fclose(f);
     return nullptr;
@@ -276,13 +281,12 @@ int measure_command(int argc, char** argv) {
   if (!s.plugin) return usage_error(std::string("unknown plugin '") + argv[optind] + "'");
   if (int rc = parse_plugin_args(argc - optind, argv + optind, s); rc >= 0) return rc;
 
-  std::string problem =
-      s.plugin->model == SpiderModel::resolver ? "" : interface_problem(s.interface);
+  bool resolver = s.plugin->model == SpiderModel::resolver;
+  std::string problem = resolver ? "" : interface_problem(s.interface);
   if (!problem.empty()) {
     std::fprintf(stderr, "%s: %s\n", kProg, problem.c_str());
     return exit_status::failure;
   }
-  bool resolver = s.plugin->model == SpiderModel::resolver;
   FinishedJobs finished;
   if (resume) s.finished = &finished;
   FILE* in = options::open_input(kProg, input);

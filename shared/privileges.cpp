@@ -27,8 +27,7 @@ std::string failed(const char* what) {
   return std::string(what) + " failed: " + std::strerror(errno);
 }
 
-}  // namespace
-
+// Keeps only `caps`, staying root.
 std::string keep_only_capabilities(const std::vector<int>& caps) {
   if (geteuid() != 0) return "";
   select(caps);
@@ -37,6 +36,8 @@ std::string keep_only_capabilities(const std::vector<int>& caps) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return failed("PR_SET_NO_NEW_PRIVS");
   return "";
 }
+
+}  // namespace
 
 std::string become_unprivileged(const std::vector<int>& caps) {
   if (geteuid() != 0) return "";

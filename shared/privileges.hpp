@@ -8,19 +8,14 @@
 
 namespace pspdr {
 
-// As root: becomes the unprivileged user "nobody" (or stays root if there is none)
-// keeping only `caps` (CAP_* numbers) -- effective, permitted, bounding set, and
-// ambient, so the programs this process starts get them too -- and sets no_new_privs.
-// Not root: nothing to drop. Returns "" or a one-line reason; on failure privileges are
-// as they were. Call it before starting threads: only the calling thread's
-// capabilities change, while the user id changes for all (glibc), leaving other
-// threads with none.
+// As root: becomes the unprivileged user "nobody" keeping only `caps` (CAP_* numbers)
+// -- effective, permitted, bounding set, and ambient, so the programs this process
+// starts get them too -- and sets no_new_privs; where there is no "nobody", stays root
+// with only `caps`. Not root: nothing to drop. Returns "" or a one-line reason; on
+// failure privileges are as they were. Call it before starting threads: only the
+// calling thread's capabilities change, while the user id changes for all (glibc),
+// leaving other threads with none.
 std::string become_unprivileged(const std::vector<int>& caps);
-
-// Keeps only `caps` in this thread and the threads and programs it starts, as root:
-// for a process that must still create files as root (or undo what root did) after
-// dropping every other power. Returns "" or a one-line reason.
-std::string keep_only_capabilities(const std::vector<int>& caps);
 
 // This process's effective capabilities, as /proc/self/status shows them (CapEff).
 unsigned long long effective_capabilities();

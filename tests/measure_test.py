@@ -25,10 +25,12 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-import tempfile
+
+from support.processes import leftovers, process_status
 
 if os.geteuid() != 0:
     print("skipped: needs root for network namespaces")
@@ -204,20 +206,6 @@ def spider_pid(proc):
     return proc.pid
 
 
-def process_status(pid):
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
-
-
-def leftovers():
-    """Processes of this build's pspdr still alive or left as zombies."""
-    ps = subprocess.run(["ps", "-eo", "pid=,stat=,args="], capture_output=True, text=True)
-    return [l.strip() for l in ps.stdout.splitlines() if pspdr in l and "ps -eo" not in l]
-
-
 def results_of(path):
     """Every line of an output file, parsed; a line that is not JSON fails the test."""
     lines = path.read_text().splitlines() if path.exists() else []
@@ -260,7 +248,7 @@ def faults_test(status):
         proc.wait(timeout=120)
         time.sleep(0.5)  # a SIGKILLed spider's generators restore the sysctls as they exit
         check(sysctl(ns, "net.ipv4.tcp_ecn") == ecn_before, f"{label}: tcp_ecn restored")
-        left = leftovers()
+        left = leftovers(pspdr)
         check(not left, f"{label}: no pspdr process left, no zombie" + (f": {left}" if left else ""))
 
     # Least privilege, read off the running processes.

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from support.processes import leftovers, process_status
+
 if os.geteuid() != 0:
     print("skipped: needs root for network namespaces and XDP")
     sys.exit(77)
@@ -67,19 +69,6 @@ def records(path):
         return None
 
 
-def left():
-    ps = subprocess.run(["ps", "-eo", "pid=,stat=,args="], capture_output=True, text=True)
-    return [l.strip() for l in ps.stdout.splitlines() if observe in l and "ps -eo" not in l]
-
-
-def status_of(pid):
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
-
-
 work = Path(f"/tmp/{tag}")
 work.mkdir(exist_ok=True)
 traffic = None
@@ -109,7 +98,7 @@ try:
         out = work / "privileges.ndjson"
         p = start(*args, output=out)
         time.sleep(1.5)
-        st = status_of(p.pid)
+        st = process_status(p.pid)
         want = "0000000000000000" if name == "AF_PACKET" else f"{1 << 12:016x}"
         check(st.get("Uid", "").split()[:1] == ["65534"] and st.get("CapEff") == want and
               st.get("CapBnd") == want,
@@ -129,7 +118,8 @@ try:
             # A signal before the program reached its handlers (while it was still being
             # loaded) ends it, as it should: nothing was changed or measured yet.
             early = rc == -sig and not recs
-            check((rc == 0 or early) and recs is not None and not xdp_attached() and not left(),
+            check((rc == 0 or early) and recs is not None and not xdp_attached()
+                  and not leftovers(observe),
                   f"{name}: {sig.name} after {delay} s: exit {rc}, "
                   f"{len(recs) if recs is not None else 'broken'} whole records, "
                   f"XDP {'still attached' if xdp_attached() else 'detached'}")
@@ -139,7 +129,8 @@ try:
         p.send_signal(signal.SIGINT)
         p.send_signal(signal.SIGTERM)
         rc = p.wait(timeout=30)
-        check(rc in (0, -signal.SIGTERM, -signal.SIGINT) and not xdp_attached() and not left(),
+        check(rc in (0, -signal.SIGTERM, -signal.SIGINT) and not xdp_attached()
+              and not leftovers(observe),
               f"{name}: SIGINT then SIGTERM: exit {rc}, nothing left attached")
 
         # The interface goes down, and up again.
