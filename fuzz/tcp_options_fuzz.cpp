@@ -14,7 +14,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> list(data, data + size);
   pspdr::Bytes bytes{list.data(), uint32_t(list.size())};
-  pspdr::summarize_tcp_options(bytes);
+  pspdr::TcpOptionSummary summary;
+  pspdr::summarize_tcp_options(bytes, summary);
   pspdr::TcpOptionWalker walker(bytes);
   pspdr::TcpOption option;
   while (walker.next(option)) {

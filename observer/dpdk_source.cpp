@@ -6,6 +6,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_kvargs.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <time.h>
 #include <unistd.h>
@@ -265,6 +266,20 @@ void DpdkSource::release() noexcept {
   rte_eal_cleanup();
   std::error_code ignored;
   if (!runtime_dir.empty()) std::filesystem::remove_all(runtime_dir, ignored);
+}
+
+void DpdkSource::worker_started(uint32_t queue) {
+  // Without an lcore id, rte_mempool bypasses its per-core cache: every mbuf then comes
+  // cold from the far end of the whole pool, which cost 40% of the receive rate here.
+  if (rte_thread_register() != 0)
+    std::fprintf(stderr,
+                 "pspdr-observe: queue %u: DPDK has no free lcore for its worker (%s); it "
+                 "receives without a per-core mbuf cache, more slowly\n",
+                 queue, err(rte_errno).c_str());
+}
+
+void DpdkSource::worker_stopped(uint32_t /*queue*/) {
+  rte_thread_unregister();
 }
 
 uint32_t DpdkSource::receive(uint32_t queue, std::span<Frame> frames) {

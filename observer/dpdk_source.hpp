@@ -44,6 +44,10 @@ class DpdkSource final : public PacketSource {
 
   uint32_t queues() const override { return queue_count_; }
   uint32_t receive(uint32_t queue, std::span<Frame> frames) override;
+  // Makes the worker an EAL thread (an lcore id), so it takes and returns mbufs through
+  // its own mempool cache.
+  void worker_started(uint32_t queue) override;
+  void worker_stopped(uint32_t queue) override;
   bool exhausted() const override;
   QueueCounters counters(uint32_t queue) const override;
   std::string describe() const override;

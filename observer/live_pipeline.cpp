@@ -47,6 +47,7 @@ void advance_shared_clock(std::atomic<int64_t>& clock, int64_t second) {
 
 void poll_queue(PacketSource& source, uint32_t queue, Worker& w, std::atomic<int64_t>& clock,
                 const std::atomic<bool>& done) {
+  source.worker_started(queue);
   Frame frames[kBurst];
   auto next_handover = Clock::now() + std::chrono::seconds(1);
   uint32_t idle = 0;
@@ -77,6 +78,7 @@ void poll_queue(PacketSource& source, uint32_t queue, Worker& w, std::atomic<int
       w.published.records.store(w.sink.records(), std::memory_order_relaxed);
     }
   }
+  source.worker_stopped(queue);
   w.observer.flush();
   w.published.records.store(w.sink.records(), std::memory_order_relaxed);
   w.sink.finish();

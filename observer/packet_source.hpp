@@ -37,6 +37,10 @@ class PacketSource {
   // waiting). Called only by that queue's worker; the frames stay valid until the next
   // receive() on the same queue, which also returns their buffers to the source.
   virtual uint32_t receive(uint32_t queue, std::span<Frame> frames) = 0;
+  // Each queue's worker thread calls these before its first receive() and after its
+  // last, on that thread.
+  virtual void worker_started(uint32_t /*queue*/) {}
+  virtual void worker_stopped(uint32_t /*queue*/) {}
   // Finite sources (a replayed trace) say when they have nothing more; live ones never.
   virtual bool exhausted() const { return false; }
   virtual QueueCounters counters(uint32_t queue) const = 0;

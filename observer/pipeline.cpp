@@ -137,7 +137,10 @@ PipelineResult run_pipeline(TraceFile& trace, const ChainSet& chains, const Obse
     }
     dissect(f, p);
     FlowKey key;
-    size_t target = flow_key_of(p, key) ? key.symmetric_hash() % workers.size() : 0;
+    // The hash's high half picks the worker: its flow table takes slots from the low
+    // bits, which a modulo would make alike for all of one worker's flows.
+    size_t target =
+        flow_key_of(p, key) ? size_t(((key.symmetric_hash() >> 32) * workers.size()) >> 32) : 0;
     queue(target, WorkItem{f, WorkItem::packet});
     if (progress && (++n & 0xffff) == 0) progress(n, trace.offset());
   }

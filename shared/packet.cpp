@@ -48,7 +48,7 @@ void dissect(const Frame& frame, Packet& p) {
   p.tcp = TcpView{};
   p.udp = UdpView{};
   p.icmp = IcmpView{};
-  p.tcp_options = TcpOptionSummary{};
+  p.tcp_options.clear();
   p.anomaly = Anomaly::none;
 
   Bytes bytes{frame.data, frame.caplen};
@@ -63,7 +63,7 @@ void dissect(const Frame& frame, Packet& p) {
   if (!p.ip) return;
   note(p.anomaly, dissect_transport(p.ip, p.tcp, p.udp, p.icmp));
   if (p.tcp && p.tcp.hdr_len() > 20) {
-    p.tcp_options = summarize_tcp_options(p.tcp.options());
+    summarize_tcp_options(p.tcp.options(), p.tcp_options);
     note(p.anomaly, p.tcp_options.problem);
   }
 }

@@ -42,13 +42,13 @@ bool TcpOptionWalker::next(TcpOption& out) {
   return true;
 }
 
-TcpOptionSummary summarize_tcp_options(Bytes options) {
-  TcpOptionSummary s;
+void summarize_tcp_options(Bytes options, TcpOptionSummary& s) {
+  s.clear();
   // Nearly every segment after the handshake carries NOP, NOP, timestamps (RFC 7323,
   // appendix A): the walk's result for that list, without the walk.
   if (options.size == 12 && load_be32(options.data) == 0x0101080a) {
     s.kinds[0] = uint64_t(1) << tcpopt::timestamps;
-    return s;
+    return;
   }
   TcpOptionWalker w(options);
   TcpOption o;
@@ -77,7 +77,6 @@ TcpOptionSummary summarize_tcp_options(Bytes options) {
     }
   }
   s.problem = w.problem();
-  return s;
 }
 
 }  // namespace pspdr

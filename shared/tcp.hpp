@@ -100,8 +100,17 @@ struct TcpOptionSummary {
   Anomaly problem = Anomaly::none;
 
   bool has(uint8_t kind) const { return (kinds[kind >> 6] >> (kind & 63)) & 1; }
+  // Back to "no options". The value views are left as they are: each means something
+  // only while its seen_ flag is set. (Assigning a fresh summary instead zeroes 104
+  // bytes with `rep stos`, a tenth of the dissector's time per packet.)
+  void clear() {
+    kinds = {};
+    seen_mss = seen_fast_open = seen_exp_a = seen_exp_b = false;
+    problem = Anomaly::none;
+  }
 };
 
-TcpOptionSummary summarize_tcp_options(Bytes options);
+// Clears `s` and fills it from an option list, in place (the dissector's packet holds it).
+void summarize_tcp_options(Bytes options, TcpOptionSummary& s);
 
 }  // namespace pspdr

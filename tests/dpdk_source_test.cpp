@@ -6,6 +6,7 @@
 // DPDK's EAL starts once per process. The start cases therefore each run in a forked
 // child, before the parent starts EAL for the reading test (tests run in file order).
 #include <gtest/gtest.h>
+#include <rte_lcore.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "observer/dpdk_source.hpp"
@@ -180,16 +182,30 @@ TEST(DpdkSource, DeliversEveryFrameThenEnds) {
                   1e-6;
   std::vector<build::Buffer> got;
   Frame frames[64];
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!source->exhausted() && std::chrono::steady_clock::now() < deadline) {
-    uint32_t n = source->receive(0, frames);
-    for (uint32_t i = 0; i < n; ++i) {
-      EXPECT_EQ(frames[i].link, LinkType::ethernet);
-      EXPECT_EQ(frames[i].caplen, frames[i].wirelen);
-      EXPECT_GE(frames[i].ts, before - 1);  // the wall clock at reception, not the trace's
-      got.emplace_back(frames[i].data, frames[i].data + frames[i].caplen);
+  // On a thread of its own, as a worker: EAL knows it (an lcore id, so a mempool cache)
+  // from worker_started to worker_stopped only.
+  unsigned lcore_before = 0, lcore_while = 0, lcore_after = 0;
+  std::thread worker([&] {
+    lcore_before = rte_lcore_id();
+    source->worker_started(0);
+    lcore_while = rte_lcore_id();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!source->exhausted() && std::chrono::steady_clock::now() < deadline) {
+      uint32_t n = source->receive(0, frames);
+      for (uint32_t i = 0; i < n; ++i) {
+        EXPECT_EQ(frames[i].link, LinkType::ethernet);
+        EXPECT_EQ(frames[i].caplen, frames[i].wirelen);
+        EXPECT_GE(frames[i].ts, before - 1);  // the wall clock at reception, not the trace's
+        got.emplace_back(frames[i].data, frames[i].data + frames[i].caplen);
+      }
     }
-  }
+    source->worker_stopped(0);
+    lcore_after = rte_lcore_id();
+  });
+  worker.join();
+  EXPECT_EQ(lcore_before, LCORE_ID_ANY);
+  EXPECT_NE(lcore_while, LCORE_ID_ANY);
+  EXPECT_EQ(lcore_after, LCORE_ID_ANY);
   ASSERT_TRUE(source->exhausted()) << "still not exhausted after 10 s";
   ASSERT_EQ(got.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "frame " << i;

@@ -179,6 +179,12 @@ TEST(TcpOptionWalker, KindWithoutLengthByte) {
 
 // --- Summary --------------------------------------------------------------------------
 
+TcpOptionSummary summary_of(Bytes list) {
+  TcpOptionSummary s;
+  summarize_tcp_options(list, s);
+  return s;
+}
+
 TEST(SummarizeTcpOptions, LastOccurrenceWins) {
   Buffer list = build::opt::cat({
       build::opt::mss(1460),                                   // 05 b4
@@ -190,7 +196,7 @@ TEST(SummarizeTcpOptions, LastOccurrenceWins) {
       build::opt::experimental(254, 0xf989, {1, 1, 1, 1, 1}),  // wins
       build::opt::raw(200, {}),
   });
-  TcpOptionSummary s = summarize_tcp_options(view(list));
+  TcpOptionSummary s = summary_of(view(list));
   EXPECT_EQ(s.problem, Anomaly::none);
   EXPECT_TRUE(s.seen_mss);
   EXPECT_EQ(load_be16(s.mss.data), 536);
@@ -208,7 +214,7 @@ TEST(SummarizeTcpOptions, LastOccurrenceWins) {
 
 TEST(SummarizeTcpOptions, NopAndEolAreNotKindsSeen) {
   Buffer list = {1, 1, 3, 3, 7, 0, 2, 4, 0x05, 0xb4};  // the MSS is after EOL: unseen
-  TcpOptionSummary s = summarize_tcp_options(view(list));
+  TcpOptionSummary s = summary_of(view(list));
   EXPECT_FALSE(s.has(nop));
   EXPECT_FALSE(s.has(eol));
   EXPECT_TRUE(s.has(ws));
@@ -216,9 +222,24 @@ TEST(SummarizeTcpOptions, NopAndEolAreNotKindsSeen) {
   EXPECT_FALSE(s.has(mss));
 }
 
+TEST(SummarizeTcpOptions, ForgetsTheListBefore) {
+  // The dissector summarises every packet into the same place.
+  Buffer with = {2, 4, 0x05, 0xb4, 34, 2, 8, 0};  // MSS, a Fast Open request, a bad length
+  Buffer without = {1, 1, 4, 2};                  // NOP, NOP, SACK permitted
+  TcpOptionSummary s;
+  summarize_tcp_options(view(with), s);
+  ASSERT_TRUE(s.seen_mss && s.seen_fast_open);
+  ASSERT_EQ(s.problem, Anomaly::bad_tcp_options);
+  summarize_tcp_options(view(without), s);
+  EXPECT_FALSE(s.seen_mss || s.seen_fast_open || s.seen_exp_a || s.seen_exp_b);
+  EXPECT_EQ(s.problem, Anomaly::none);
+  EXPECT_FALSE(s.has(mss) || s.has(fast_open) || s.has(8));
+  EXPECT_TRUE(s.has(sack_permitted));
+}
+
 TEST(SummarizeTcpOptions, ReportsTheWalkersProblem) {
   Buffer list = {2, 4, 0x05, 0xb4, 8, 0};
-  TcpOptionSummary s = summarize_tcp_options(view(list));
+  TcpOptionSummary s = summary_of(view(list));
   EXPECT_TRUE(s.seen_mss);
   EXPECT_EQ(s.problem, Anomaly::bad_tcp_options);
   EXPECT_TRUE(s.has(timestamps));
