@@ -26,10 +26,10 @@ struct BasicChain {
   };
 
   struct State {
+    uint64_t pkt_fwd = 0, pkt_rev = 0, oct_fwd = 0, oct_rev = 0;  // first: every packet's
     IpAddress sip, dip;
     uint8_t proto = 0;
     std::optional<uint16_t> sp, dp;
-    uint64_t pkt_fwd = 0, pkt_rev = 0, oct_fwd = 0, oct_rev = 0;
   };
 
   static void new_flow(State& s, const Packet& p) {

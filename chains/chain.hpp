@@ -9,6 +9,8 @@
 //   tcp(State&, pkt, rev)        optional: TCP segments             -> keep flow?
 //   udp(State&, pkt, rev)        optional: UDP datagrams            -> keep flow?
 //   write(JsonWriter&, State)    the chain's fields of the flow record
+//   syn_only_state = true        optional: State changes on SYNs only, so flow records
+//                                keep it off the cache lines every packet touches
 //
 // A hook returning false completes the flow (PATHspider's return semantics). Chains are
 // resolved at compile time through chains/registry.hpp, so calls inline: no virtual
@@ -34,6 +36,9 @@ template <class C>
 concept HasNewFlow = requires(typename C::State& s, const Packet& p) {
   C::new_flow(s, p);
 };
+
+template <class C>
+concept HasSynOnlyState = C::syn_only_state;
 
 template <class C, Hook H>
 concept HasHook = requires(typename C::State& s, const Packet& p) {

@@ -12,6 +12,7 @@ namespace pspdr {
 struct MssChain {
   static constexpr std::string_view name = "mss";
   static constexpr std::string_view summary = "MSS option length and value on SYNs";
+  static constexpr bool syn_only_state = true;
   static constexpr std::array fields = {
       FieldDoc{"mss_len_fwd", "int", "MSS option length (kind and length included), forward"},
       FieldDoc{"mss_len_rev", "int", "the same, reverse"},

@@ -31,9 +31,41 @@ struct ChainList {
   static constexpr std::array<std::string_view, count> names = {Chains::name...};
   static constexpr std::array<std::string_view, count> summaries = {Chains::summary...};
 
+ private:
+  // The states of the chains whose syn_only_state is `want`, in one tuple.
+  template <bool want>
+  using Part = decltype(std::tuple_cat(
+      std::declval<std::conditional_t<HasSynOnlyState<Chains> == want,
+                                      std::tuple<typename Chains::State>, std::tuple<>>>()...));
+  static constexpr std::array<bool, count> state_is_syn_only = {HasSynOnlyState<Chains>...};
+  // Chain i's place in its part.
+  static constexpr size_t part_index(size_t i) {
+    size_t n = 0;
+    for (size_t j = 0; j < i; ++j) n += state_is_syn_only[j] == state_is_syn_only[i];
+    return n;
+  }
+
+ public:
   // Every chain's state; a flow record holds all of them, used or not, so its layout is
-  // fixed and no allocation happens per flow.
-  using Record = std::tuple<typename Chains::State...>;
+  // fixed and no allocation happens per flow. The states any packet may change come
+  // first, those only SYNs change last: most packets touch only a flow's first lines.
+  struct Record {
+    Part<false> every_packet;
+    Part<true> syn_only;
+  };
+
+  // Chain C's state in a record.
+  template <class C, class R>
+  static auto& state_of(R& rec) {
+    constexpr size_t i = [] {
+      constexpr std::array<bool, count> is_c = {std::is_same_v<C, Chains>...};
+      for (size_t j = 0; j < count; ++j)
+        if (is_c[j]) return j;
+      return count;
+    }();
+    static_assert(i < count, "not a chain of the registry");
+    return state<i>(rec);
+  }
 
   static std::optional<uint8_t> find(std::string_view name) {
     for (size_t i = 0; i < count; ++i)
@@ -53,14 +85,14 @@ struct ChainList {
   static void new_flow(uint8_t id, Record& rec, const Packet& p) {
     visit(id, [&]<size_t I>() {
       using C = std::tuple_element_t<I, std::tuple<Chains...>>;
-      if constexpr (HasNewFlow<C>) C::new_flow(std::get<I>(rec), p);
+      if constexpr (HasNewFlow<C>) C::new_flow(state<I>(rec), p);
     });
   }
 
   static void write(uint8_t id, JsonWriter& w, const Record& rec) {
     visit(id, [&]<size_t I>() {
       using C = std::tuple_element_t<I, std::tuple<Chains...>>;
-      C::write(w, std::get<I>(rec));
+      C::write(w, state<I>(rec));
     });
   }
 
@@ -74,6 +106,15 @@ struct ChainList {
   }
 
  private:
+  // Chain I's state in a record.
+  template <size_t I, class R>
+  static auto& state(R& rec) {
+    if constexpr (state_is_syn_only[I])
+      return std::get<part_index(I)>(rec.syn_only);
+    else
+      return std::get<part_index(I)>(rec.every_packet);
+  }
+
   template <class Fn>
   static void visit(uint8_t id, Fn&& fn) {
     [&]<size_t... I>(std::index_sequence<I...>) {
@@ -92,7 +133,7 @@ struct ChainList {
 
   template <Hook H, class C, size_t I>
   static bool invoke(Record& rec, const Packet& p, bool rev) {
-    auto& s = std::get<I>(rec);
+    auto& s = state<I>(rec);
     if constexpr (!HasHook<C, H>)
       return true;
     else if constexpr (H == Hook::ip)

@@ -15,6 +15,7 @@ namespace pspdr {
 struct TcpoptChain {
   static constexpr std::string_view name = "tcpopt";
   static constexpr std::string_view summary = "TCP option kinds on SYN and SYN-ACK, each direction";
+  static constexpr bool syn_only_state = true;
   static constexpr std::array fields = {
       FieldDoc{"tcpopt_syn_fwd", "[int]",
                "option kinds seen on SYNs (no ACK), forward; null if none seen"},

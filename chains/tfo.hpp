@@ -13,6 +13,7 @@ namespace pspdr {
 struct TfoChain {
   static constexpr std::string_view name = "tfo";
   static constexpr std::string_view summary = "TCP Fast Open cookies and SYN data";
+  static constexpr bool syn_only_state = true;
   static constexpr std::array fields = {
       FieldDoc{"tfo_synkind", "int",
                "option kind carrying the SYN's cookie (34, 254, 255; 0 none)"},

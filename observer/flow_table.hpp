@@ -7,6 +7,7 @@
 
 #include "chains/registry.hpp"
 #include "shared/flow_key.hpp"
+#include "shared/memory.hpp"
 
 namespace pspdr {
 
@@ -15,14 +16,16 @@ constexpr uint32_t kNoFlow = UINT32_MAX;
 struct Flow {
   enum class State : uint8_t { active, expiring };
 
+  // What every packet reads or changes comes first (the find, the timers, the chains'
+  // every-packet states): FlowTable::prefetch_flow fetches that much.
   FlowKey key;  // oriented as the flow's first packet: "forward"
-  double pkt_first = 0;
   double pkt_last = 0;
   int64_t bin = 0;  // idle bin while active, expiry bin while expiring (seconds)
   uint32_t timer_prev = kNoFlow, timer_next = kNoFlow;
   State state = State::active;
   bool timed = false;  // on a timer wheel; false once PATHspider would never time it out
   FlowRecordState rec;
+  double pkt_first = 0;
 };
 
 class FlowTable {
@@ -44,7 +47,7 @@ class FlowTable {
     const Slot& s = slots_[hash & mask_];
     if (s.id1 == 0) return;
     const char* f = reinterpret_cast<const char*>(&pool_[s.id1 - 1]);
-    for (size_t line = 0; line < sizeof(Flow); line += 64) __builtin_prefetch(f + line);
+    for (size_t at = 0; at < kPrefetchBytes; at += 64) __builtin_prefetch(f + at);
   }
 
   Flow& operator[](uint32_t id) { return pool_[id]; }
@@ -58,6 +61,14 @@ class FlowTable {
   }
 
  private:
+  // A flow up to its SYN-only chain states. The rest would only take line-fill buffers
+  // and memory bandwidth from the next packets' flows.
+  static inline const size_t kPrefetchBytes = [] {
+    static const Flow f;
+    return size_t(reinterpret_cast<const char*>(&f.rec.syn_only) -
+                  reinterpret_cast<const char*>(&f));
+  }();
+
   struct Slot {
     uint32_t tag = 0;  // upper hash bits, to skip most key compares
     uint32_t id1 = 0;  // flow id + 1; 0: empty
@@ -65,10 +76,12 @@ class FlowTable {
   void grow();
   void place(uint32_t id, uint64_t hash);
 
-  std::vector<Slot> slots_;
-  std::vector<uint64_t> hashes_;  // per flow, for erase and rehash
-  std::vector<Flow> pool_;
-  std::vector<uint8_t> in_use_;
+  template <class T>
+  using Table = std::vector<T, HugePageAllocator<T>>;
+  Table<Slot> slots_;
+  Table<uint64_t> hashes_;  // per flow, for erase and rehash
+  Table<Flow> pool_;
+  Table<uint8_t> in_use_;
   std::vector<uint32_t> free_;
   uint64_t mask_ = 0;
   size_t live_ = 0;

@@ -23,7 +23,8 @@ class CountingSink final : public FlowSink {
  public:
   void emit(const Flow& f) override {
     ++records;
-    packets += std::get<0>(f.rec).pkt_fwd + std::get<0>(f.rec).pkt_rev;
+    packets +=
+        Chains::state_of<BasicChain>(f.rec).pkt_fwd + Chains::state_of<BasicChain>(f.rec).pkt_rev;
   }
   uint64_t records = 0, packets = 0;
 };

@@ -24,6 +24,7 @@
 #include "chains/chain_set.hpp"
 #include "observer/observer.hpp"
 #include "shared/builder.hpp"
+#include "shared/memory.hpp"
 
 namespace pspdr {
 namespace {
@@ -38,7 +39,7 @@ class CapturingSink final : public FlowSink {
 
 template <class C>
 const typename C::State& state(const Flow& f) {
-  return std::get<typename C::State>(f.rec);
+  return Chains::state_of<C>(f.rec);
 }
 
 std::string text(const IpAddress& a) {
@@ -455,6 +456,20 @@ TEST_F(ObserverTest, FlowsGoingIdleInAGapPastTheirExpiryBinAreHeldUntilFlush) {
   EXPECT_EQ(with_port(41002).size(), 1u);
   EXPECT_EQ(with_port(5000).size(), 1u);
   EXPECT_EQ(sink_.flows[4].key.sport, 6000);
+}
+
+// The flow table's storage: large blocks start on a 2 MiB boundary (a huge page, where
+// the kernel gives one), small ones come from the heap, and both hold what is stored.
+TEST(HugePageAllocator, LargeBlocksAreAlignedAndKeepTheirContents) {
+  std::vector<uint64_t, HugePageAllocator<uint64_t>> v;
+  for (uint64_t i = 0; i < 3'000'000; ++i) v.push_back(i * 7);  // grows through both kinds
+  if (HugePageAllocator<uint64_t>::kMapped) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % HugePageAllocator<uint64_t>::kHuge, 0u);
+  }
+  for (uint64_t i = 0; i < v.size(); i += 4099) ASSERT_EQ(v[i], i * 7);
+  v.resize(10);
+  v.shrink_to_fit();  // back to the heap
+  EXPECT_EQ(v[9], 63u);
 }
 
 }  // namespace
