@@ -12,7 +12,9 @@
 
 namespace pspdr {
 
-// AddressSanitizer checks bounds only on memory from its own allocator, not on mmap.
+// Defined in builds with AddressSanitizer: it checks bounds only on memory from its own
+// allocator (so HugePageAllocator maps nothing there), and its quarantine of freed blocks
+// makes anonymous memory figures meaningless (so the flood test's bound is not checked).
 #if defined(__SANITIZE_ADDRESS__)
 #define PSPDR_ASAN 1
 #elif defined(__has_feature)
