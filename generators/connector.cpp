@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -16,12 +17,15 @@
 
 #include "shared/clock.hpp"
 #include "shared/dns_query.hpp"
+#include "shared/wakeup.hpp"
 
 namespace pspdr {
 namespace {
 
-// epoll tags: our own sockets carry their descriptor, libcurl's this bit as well.
+// epoll tags: our own sockets carry their descriptor, libcurl's this bit as well, the
+// wakeup the other.
 constexpr uint64_t kCurlTag = 1ull << 32;
+constexpr uint64_t kWakeTag = 1ull << 33;
 
 int64_t monotonic_ms() {
   timespec ts;
@@ -64,6 +68,7 @@ struct Connector::SocketConnection {
   int fd = -1;
   int64_t deadline_ms = 0;
   bool connected = false;
+  bool watching_out = false;  // EPOLLOUT is in the socket's epoll events
   std::vector<uint8_t> out;  // what is left to send
   std::vector<uint8_t> in;   // what came back
   uint16_t dns_id = 0;
@@ -117,6 +122,7 @@ void Connector::start_socket(const ConnectionRequest& req) {
   c->req = req;
   c->res = ConnectionResult{.id = req.id, .family = req.family, .started = realtime_seconds()};
   c->deadline_ms = monotonic_ms() + req.timeout_ms;
+  next_expiry_ms_ = std::min(next_expiry_ms_, c->deadline_ms);
   auto fail = [&](int err) {
     c->res.error = err;
     c->res.finished = realtime_seconds();
@@ -159,6 +165,7 @@ void Connector::start_socket(const ConnectionRequest& req) {
     c->out.clear();
     c->connected = true;
   }
+  c->watching_out = !udp;  // until connected and everything is sent
   epoll_event ev{.events = uint32_t(udp ? EPOLLIN : EPOLLOUT | EPOLLIN), .data = {}};
   ev.data.u64 = uint64_t(c->fd);
   epoll_ctl(epoll_, EPOLL_CTL_ADD, c->fd, &ev);
@@ -181,11 +188,15 @@ void Connector::on_socket_event(SocketConnection& c, uint32_t events) {
     ssize_t n = send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN) return end_socket(c.fd, SpdrState::failed, errno, done);
     if (n > 0) c.out.erase(c.out.begin(), c.out.begin() + n);
-    if (c.out.empty()) {
-      epoll_event ev{.events = EPOLLIN, .data = {}};
-      ev.data.u64 = uint64_t(c.fd);
-      epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
-    }
+  }
+  if (c.out.empty() && c.watching_out) {
+    // A connected socket is always writable: left in the set, EPOLLOUT would wake every
+    // poll until the answer came (a Fast Open SYN that carried all the query did that,
+    // spinning the generator on its core).
+    c.watching_out = false;
+    epoll_event ev{.events = EPOLLIN, .data = {}};
+    ev.data.u64 = uint64_t(c.fd);
+    epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
   }
   if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
   uint8_t buf[4096];
@@ -226,12 +237,22 @@ void Connector::end_socket(int fd, SpdrState state, int error,
 
 void Connector::expire_sockets(std::vector<ConnectionResult>& done) {
   int64_t now = monotonic_ms();
-  if (now < next_expiry_scan_ms_) return;
-  next_expiry_scan_ms_ = now + 10;
+  if (now < next_expiry_ms_) return;
+  next_expiry_ms_ = INT64_MAX;
   std::vector<int> expired;
-  for (const auto& [fd, c] : sockets_)
-    if (now >= c->deadline_ms) expired.push_back(fd);
+  for (const auto& [fd, c] : sockets_) {
+    if (now >= c->deadline_ms)
+      expired.push_back(fd);
+    else
+      next_expiry_ms_ = std::min(next_expiry_ms_, c->deadline_ms);
+  }
   for (int fd : expired) end_socket(fd, SpdrState::timeout, ETIMEDOUT, done);
+}
+
+void Connector::wake_on(int wakeup) {
+  epoll_event ev{.events = EPOLLIN, .data = {}};
+  ev.data.u64 = kWakeTag | uint64_t(wakeup);
+  epoll_ctl(epoll_, EPOLL_CTL_ADD, wakeup, &ev);
 }
 
 void Connector::start_transfer(const ConnectionRequest& req) {
@@ -333,15 +354,18 @@ void Connector::poll(int wait_ms, std::vector<ConnectionResult>& done) {
   done.insert(done.end(), failed_at_once_.begin(), failed_at_once_.end());
   failed_at_once_.clear();
   if (!done.empty()) wait_ms = 0;
-  if (curl_deadline_ms_ >= 0)
-    wait_ms =
-        int(std::max<int64_t>(0, std::min<int64_t>(wait_ms, curl_deadline_ms_ - monotonic_ms())));
+  // Sleep no longer than the next timeout, ours or libcurl's.
+  int64_t now = monotonic_ms(), until = now + wait_ms;
+  if (curl_deadline_ms_ >= 0) until = std::min(until, curl_deadline_ms_);
+  until = std::min(until, next_expiry_ms_);
   epoll_event events[256];
-  int n = epoll_wait(epoll_, events, 256, wait_ms);
+  int n = epoll_wait(epoll_, events, 256, int(std::max<int64_t>(0, until - now)));
   int running;
   for (int i = 0; i < n; ++i) {
     uint64_t tag = events[i].data.u64;
-    if (tag & kCurlTag) {
+    if (tag & kWakeTag) {
+      clear_wakeup(int(tag & 0xffffffff));
+    } else if (tag & kCurlTag) {
       uint32_t ev = events[i].events;
       int flags = (ev & EPOLLIN ? int(CURL_CSELECT_IN) : 0) |
                   (ev & EPOLLOUT ? int(CURL_CSELECT_OUT) : 0) |

@@ -25,9 +25,11 @@ class Connector {
   // False only when max_in_flight connections are running. A connection that fails at
   // once still reports its result (failed) from the next poll().
   bool start(const ConnectionRequest& req);
-  // Runs the event loop for up to wait_ms (less when something finishes) and appends
-  // the connections that ended.
+  // Runs the event loop for up to wait_ms (less when something finishes, a connection
+  // times out or `wakeup` is signalled) and appends the connections that ended.
   void poll(int wait_ms, std::vector<ConnectionResult>& done);
+  // An eventfd (shared/wakeup.hpp) that ends poll() early: new requests have come.
+  void wake_on(int wakeup);
   size_t in_flight() const { return sockets_.size() + transfers_.size(); }
 
  private:
@@ -49,7 +51,7 @@ class Connector {
   int epoll_ = -1;
   CURLM* multi_ = nullptr;
   int64_t curl_deadline_ms_ = -1;  // when libcurl wants its timeout action; -1: none
-  int64_t next_expiry_scan_ms_ = 0;
+  int64_t next_expiry_ms_ = INT64_MAX;  // the earliest deadline of a kernel socket
   uint16_t next_dns_id_ = 1;
   std::unordered_map<int, std::unique_ptr<SocketConnection>> sockets_;  // by descriptor
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;

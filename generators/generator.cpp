@@ -15,11 +15,13 @@
 #include "generators/connector.hpp"
 #include "generators/raw_forge.hpp"
 #include "shared/address.hpp"
+#include "shared/wakeup.hpp"
 
 namespace pspdr {
 namespace {
 
 SharedState* g_shared = nullptr;
+constexpr int kIdleWaitMs = 100;
 
 // The spider is gone (or a user stopped us): leave the system as it was found.
 void on_terminate(int) {
@@ -38,6 +40,7 @@ int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
 
   GeneratorChannel& ch = shared.channels[index];
   Connector connector(max_in_flight);
+  connector.wake_on(shared.generator_wakeups[index]);  // the spider has pushed requests
   std::unique_ptr<RawForge> forge;        // opened on the first forged packet
   std::deque<ConnectionRequest> waiting;  // requests beyond max_in_flight
   std::deque<ConnectionResult> unsent;    // results the ring had no room for
@@ -65,9 +68,17 @@ int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
       waiting.pop_front();
     }
     done.clear();
-    connector.poll(unsent.empty() && waiting.empty() ? 1 : 0, done);
+    // Asleep until a connection needs us, the spider sends requests, or (at the latest)
+    // a moment to see whether it said stop. Results the ring had no room for are tried
+    // again soon: the spider is taking them.
+    connector.poll(unsent.empty() ? kIdleWaitMs : 1, done);
     unsent.insert(unsent.end(), done.begin(), done.end());
-    while (!unsent.empty() && ch.results.push(unsent.front())) unsent.pop_front();
+    bool pushed = false;
+    while (!unsent.empty() && ch.results.push(unsent.front())) {
+      unsent.pop_front();
+      pushed = true;
+    }
+    if (pushed) wake(shared.spider_wakeup);
   }
   return 0;
 }

@@ -1,7 +1,7 @@
 // The memory `pspdr measure` shares with its generator processes (a memfd each child
 // maps): per generator, a ring of connection requests in and a ring of results out;
-// and the original values of every sysctl the configurator changed, so that whichever
-// process outlives the others can put them back.
+// the wakeups each side sleeps on; and the original values of every sysctl the
+// configurator changed, so that whichever process outlives the others can put them back.
 #pragma once
 
 #include <atomic>
@@ -31,6 +31,11 @@ struct SharedState {
   std::atomic<uint32_t> sysctls_saved{0};
   SysctlBackup sysctls[kMaxSysctls];
   GeneratorChannel channels[kMaxGenerators];
+  // Wakeups (shared/wakeup.hpp), descriptors every process inherits at these numbers:
+  // the spider wakes generator i when it pushed requests, a generator (or the
+  // observer) wakes the spider when it pushed results. Both sides sleep until then.
+  int generator_wakeups[kMaxGenerators] = {};
+  int spider_wakeup = -1;
 };
 
 // A fresh SharedState in a memfd; its descriptor is inherited by exec'd children.

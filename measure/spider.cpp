@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "observer/interface.hpp"
 #include "observer/live_pipeline.hpp"
 #include "shared/clock.hpp"
+#include "shared/wakeup.hpp"
 
 extern char** environ;
 
@@ -30,18 +32,21 @@ namespace pspdr {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr int kMaxSleepMs = 100;
 
 // --- the observer, on its own threads, handing records to the spider's thread --------
 class ObserverThread {
  public:
-  ObserverThread(const std::string& iface, const Plugin& plugin, const ObserverOptions& opts)
+  // `wakeup`: woken whenever records are handed over.
+  ObserverThread(const std::string& iface, const Plugin& plugin, const ObserverOptions& opts,
+                 int wakeup)
       : source_(iface, AfPacketOptions{}), ring_(1 << 16) {
     std::vector<std::string> names(plugin.chains.begin(), plugin.chains.end());
     chains_ = ChainSet::from_names(names);
-    thread_ = std::thread([this, opts] {
+    thread_ = std::thread([this, opts, wakeup] {
       run_live(
           source_, chains_, opts, LiveOptions{.report_problems = false},  // the spider's to say
-          [this](std::string_view chunk) {
+          [this, wakeup](std::string_view chunk) {
             for (size_t start = 0; start < chunk.size();) {
               size_t end = chunk.find('\n', start);
               if (end == std::string_view::npos) end = chunk.size();
@@ -49,6 +54,7 @@ class ObserverThread {
               while (!ring_.push(line)) std::this_thread::sleep_for(std::chrono::microseconds(100));
               start = end + 1;
             }
+            wake(wakeup);
             return true;
           },
           stop_);
@@ -84,11 +90,16 @@ class GeneratorPool {
  public:
   GeneratorPool(size_t count, size_t max_in_flight) : max_in_flight_(max_in_flight) {
     mapping_ = create_shared_state();
+    shared().spider_wakeup = make_wakeup(true);
+    for (size_t i = 0; i < count; ++i) shared().generator_wakeups[i] = make_wakeup(true);
     pids_.assign(count, -1);
     for (size_t i = 0; i < count; ++i) spawn(i);
   }
   ~GeneratorPool() {
-    for (size_t i = 0; i < pids_.size(); ++i) shared().channels[i].stop.store(true);
+    for (size_t i = 0; i < pids_.size(); ++i) {
+      shared().channels[i].stop.store(true);
+      wake(shared().generator_wakeups[i]);
+    }
     auto deadline = Clock::now() + std::chrono::seconds(2);
     for (pid_t pid : pids_) {
       while (pid > 0 && waitpid(pid, nullptr, WNOHANG) == 0) {
@@ -100,6 +111,8 @@ class GeneratorPool {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     }
+    for (size_t i = 0; i < pids_.size(); ++i) close(shared().generator_wakeups[i]);
+    close(shared().spider_wakeup);
   }
 
   SharedState& shared() { return *mapping_.state; }
@@ -216,7 +229,8 @@ class Spider {
     // equal PATHspider's either way, they only come out sooner.
     opts.idle_timeout = s.timeout + 2;
     flow_wait_ = opts.idle_timeout + opts.expiry_timeout + 3;
-    observer_ = std::make_unique<ObserverThread>(s.interface, *s.plugin, opts);
+    observer_ = std::make_unique<ObserverThread>(s.interface, *s.plugin, opts,
+                                                 pool_.shared().spider_wakeup);
   }
   ~Spider() { run_cleanup(cleanup_); }
 
@@ -238,6 +252,7 @@ class Spider {
   void fail_generator(size_t g);
   void progress(bool final);
   void check_interface();
+  int idle_ms() const;
   // A signal, or output that can no longer be written: no more jobs are read.
   bool stopping() const { return stop_.load(std::memory_order_relaxed) || !result_.output_ok; }
 
@@ -275,6 +290,7 @@ class Spider {
 
   double tokens_ = 0;
   Clock::time_point last_refill_ = Clock::now();
+  bool ring_full_ = false;  // a generator's request ring had no room: try again soon
   SpiderResult result_;
   Clock::time_point start_ = Clock::now(), next_progress_ = Clock::now();
 };
@@ -357,6 +373,8 @@ void Spider::send_queued() {
   tokens_ = std::min(rate * 0.05 + 1,
                      tokens_ + rate * std::chrono::duration<double>(now - last_refill_).count());
   last_refill_ = now;
+  ring_full_ = false;
+  std::vector<bool> pushed(pool_.size(), false);
   while (!queued_.empty() && tokens_ >= 1) {
     auto [job, config] = queued_.front();
     ConnectionRequest req;
@@ -370,11 +388,30 @@ void Spider::send_queued() {
     std::snprintf(req.domain, sizeof req.domain, "%s", job->job.domain.c_str());
     if (configs_[config].apply) configs_[config].apply(req, s_.plugin_options, config);
     size_t g = next_generator_++ % pool_.size();
-    if (!pool_.channel(g).requests.push(req)) break;  // that ring is full: try again soon
+    if (!pool_.channel(g).requests.push(req)) {
+      ring_full_ = true;
+      break;
+    }
+    pushed[g] = true;
     in_flight_.emplace(next_id_++, InFlight{job, config, g});
     queued_.pop_front();
     tokens_ -= 1;
   }
+  for (size_t g = 0; g < pool_.size(); ++g)
+    if (pushed[g]) wake(pool_.shared().generator_wakeups[g]);
+}
+
+// How long the loop may sleep when nothing wakes it: until the rate limit lets the next
+// connection go, and never more than kMaxSleepMs (a signal, the interface check, the
+// progress line, jobs whose flows are due).
+int Spider::idle_ms() const {
+  if (queued_.empty()) return kMaxSleepMs;
+  if (ring_full_) return 1;
+  double rate = s_.rate > 0 ? s_.rate : 1e12;
+  double tokens =
+      tokens_ + rate * std::chrono::duration<double>(Clock::now() - last_refill_).count();
+  if (tokens >= 1) return 0;
+  return std::clamp(int(std::ceil((1 - tokens) / rate * 1000)), 1, kMaxSleepMs);
 }
 
 void Spider::collect_results() {
@@ -558,13 +595,15 @@ void Spider::progress(bool final) {
 SpiderResult Spider::run() {
   auto next_forget = Clock::now();
   while (true) {
+    // What the generators and the observer handed over first: their results start the
+    // next connections and finish jobs in this same pass.
     check_interface();
-    admit();
-    start_connections();
-    send_queued();
     collect_results();
     take_flows();
     finish_due_jobs(false);
+    admit();
+    start_connections();
+    send_queued();
     progress(false);
     if ((input_done_ || stopping()) && connecting_ == 0) {
       // Every connection is done. Their last packets (FINs, late answers) come within a
@@ -577,7 +616,7 @@ SpiderResult Spider::run() {
       flows_.forget(realtime_seconds() - 120);  // nobody's: traffic other than ours
       next_forget = Clock::now() + std::chrono::seconds(10);
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
+    sleep_until_woken(pool_.shared().spider_wakeup, idle_ms());
   }
   observer_->finish();  // the last flows are written as the observer stops
   take_flows();

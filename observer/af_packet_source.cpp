@@ -6,6 +6,7 @@
 #include <net/if_arp.h>
 // After <net/if.h>: the linux/ headers would redefine its IFF_* names.
 #include <linux/if_packet.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -130,6 +131,13 @@ uint32_t AfPacketSource::receive(uint32_t queue, std::span<Frame> frames) {
   // The frames point into the block: hand it back only at the next receive.
   if (r.left == 0) r.release_pending = true;
   return n;
+}
+
+// The socket polls readable once the kernel hands a block to us (a full one, or a partly
+// filled one after tp_retire_blk_tov).
+void AfPacketSource::sleep_until_ready(uint32_t queue, int timeout_ms) {
+  pollfd p{.fd = rings_[queue].fd, .events = POLLIN, .revents = 0};
+  poll(&p, 1, timeout_ms);
 }
 
 QueueCounters AfPacketSource::counters(uint32_t queue) const {

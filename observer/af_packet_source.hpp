@@ -26,6 +26,7 @@ class AfPacketSource final : public PacketSource {
 
   uint32_t queues() const override { return uint32_t(rings_.size()); }
   uint32_t receive(uint32_t queue, std::span<Frame> frames) override;
+  void sleep_until_ready(uint32_t queue, int timeout_ms) override;
   QueueCounters counters(uint32_t queue) const override;
   std::string problem() const override { return interface_problem(ifname_); }
   std::string describe() const override;

@@ -17,6 +17,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr uint32_t kBurst = 64;
+// The longest an idle worker sleeps: it still sees `done` and hands its records over
+// about on time.
+constexpr int kIdleSleepMs = 50;
 
 // What a worker publishes for the stats line; written only by its worker.
 struct alignas(64) Published {
@@ -55,8 +58,8 @@ void poll_queue(PacketSource& source, uint32_t queue, Worker& w, std::atomic<int
     uint32_t n = source.receive(queue, frames);
     if (n == 0) {
       if (source.exhausted()) break;
-      if (++idle > 1024) {  // nothing arriving: stop burning the core at full speed
-        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      if (++idle > 1024) {  // nothing arriving: sleep until something does
+        source.sleep_until_ready(queue, kIdleSleepMs);
         idle = 0;
         // Whatever arrives later is stamped after now minus a second.
         advance_shared_clock(clock, wall_clock_seconds() - 1);

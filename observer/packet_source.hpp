@@ -4,11 +4,13 @@
 // directions of a flow reach the same worker without any hand-off between cores.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "shared/packet.hpp"
@@ -37,6 +39,12 @@ class PacketSource {
   // waiting). Called only by that queue's worker; the frames stay valid until the next
   // receive() on the same queue, which also returns their buffers to the source.
   virtual uint32_t receive(uint32_t queue, std::span<Frame> frames) = 0;
+  // Called by the worker once `queue` has stayed empty for a while: sleeps until frames
+  // may be waiting or timeout_ms passes, so an idle capture leaves the core to others.
+  // Sources that can only be polled (DPDK) pause briefly instead.
+  virtual void sleep_until_ready(uint32_t /*queue*/, int /*timeout_ms*/) {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
   // Each queue's worker thread calls these before its first receive() and after its
   // last, on that thread.
   virtual void worker_started(uint32_t /*queue*/) {}

@@ -1,6 +1,7 @@
 #include "observer/xdp_source.hpp"
 
 #include <net/if.h>
+#include <poll.h>
 // After <net/if.h>: the linux/ headers would redefine its IFF_* names.
 #include <bpf/libbpf.h>
 #include <linux/ethtool.h>
@@ -318,6 +319,13 @@ uint32_t XdpSource::receive(uint32_t queue, std::span<Frame> frames) {
   q.held_first = first;
   q.received.store(q.received.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   return n;
+}
+
+// The socket polls readable when its RX ring holds descriptors (and, in need-wakeup
+// mode, the poll itself tells the driver to look at the fill ring).
+void XdpSource::sleep_until_ready(uint32_t queue, int timeout_ms) {
+  pollfd p{.fd = queues_[queue]->fd, .events = POLLIN, .revents = 0};
+  poll(&p, 1, timeout_ms);
 }
 
 QueueCounters XdpSource::counters(uint32_t queue) const {

@@ -49,6 +49,7 @@ class XdpSource final : public PacketSource {
 
   uint32_t queues() const override { return uint32_t(queues_.size()); }
   uint32_t receive(uint32_t queue, std::span<Frame> frames) override;
+  void sleep_until_ready(uint32_t queue, int timeout_ms) override;
   QueueCounters counters(uint32_t queue) const override;
   // Detaching the program at the end: netlink, and bpf() to reach it through a dispatcher.
   std::optional<std::vector<int>> capabilities_kept() const override {
