@@ -59,7 +59,9 @@ AfPacketSource::AfPacketSource(const std::string& ifname, const AfPacketOptions&
     Ring& ring = rings_.back();
     // Without a socket asking for timestamps the kernel leaves packets unstamped and each
     // packet socket reads the clock itself on delivery; asking makes it stamp every packet
-    // once on receipt, so this source and any other capture (tcpdump) agree.
+    // once on receipt, so this source and any other capture (tcpdump) agree. Packets that
+    // arrive carrying their sender's departure time are still stamped per socket, a few
+    // microseconds apart (tests/live_equality_test.sh measures it).
     int on = 1;
     setsockopt(ring.fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
     int version = TPACKET_V3;

@@ -9,6 +9,13 @@
 # kernel's TCP, so it watches a mirror port instead (tc mirred copies every packet of the
 # veth to it), as on a tap; it stamps packets on receipt, not in the kernel, so its
 # timestamps are compared to tcpdump's within 50 ms, every other field exactly.
+# On the veth itself the kernel stamps a packet once for every packet socket, except one
+# that arrives carrying its sender's departure time (TCP from the lab's targets): then each
+# socket reads the clock as the packet is handed to it, one after the other in the same
+# softirq. Two tcpdumps on the lab client, 5,651 packets with every core busy (stress-ng
+# --cpu 2 --switch 1): 0 us apart at the median, 1.2 us at p99, 52 us at most; 73 us
+# was seen once in the sanitizer suite under load. So AF_PACKET's timestamps are compared
+# within 1 ms, 20 times the worst seen; every other field is still compared exactly.
 set -euo pipefail
 [[ $EUID -eq 0 ]] || { echo "skipped: needs root for network namespaces"; exit 77; }
 src=$(realpath "$1")
@@ -47,7 +54,7 @@ clamp6=$(target mss-clamp 6)
 strip4=$(target tfo-strip 4)
 offline4=$(target offline 4)
 source_args=(-i "$client_iface")
-tolerance=1e-5
+tolerance=1e-3
 if [[ $mode != af_packet ]]; then
   ip -n "$a" link add mir-a type veth peer name obs-a
   ip -n "$a" link set mir-a up
