@@ -69,8 +69,8 @@ struct Connector::SocketConnection {
   int64_t deadline_ms = 0;
   bool connected = false;
   bool watching_out = false;  // EPOLLOUT is in the socket's epoll events
-  std::vector<uint8_t> out;  // what is left to send
-  std::vector<uint8_t> in;   // what came back
+  std::vector<uint8_t> out;   // what is left to send
+  std::vector<uint8_t> in;    // what came back
   uint16_t dns_id = 0;
 };
 

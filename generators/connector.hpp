@@ -50,7 +50,7 @@ class Connector {
   size_t max_in_flight_;
   int epoll_ = -1;
   CURLM* multi_ = nullptr;
-  int64_t curl_deadline_ms_ = -1;  // when libcurl wants its timeout action; -1: none
+  int64_t curl_deadline_ms_ = -1;       // when libcurl wants its timeout action; -1: none
   int64_t next_expiry_ms_ = INT64_MAX;  // the earliest deadline of a kernel socket
   uint16_t next_dns_id_ = 1;
   std::unordered_map<int, std::unique_ptr<SocketConnection>> sockets_;  // by descriptor

@@ -41,9 +41,9 @@ int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
   GeneratorChannel& ch = shared.channels[index];
   Connector connector(max_in_flight);
   connector.wake_on(shared.generator_wakeups[index]);  // the spider has pushed requests
-  std::unique_ptr<RawForge> forge;        // opened on the first forged packet
-  std::deque<ConnectionRequest> waiting;  // requests beyond max_in_flight
-  std::deque<ConnectionResult> unsent;    // results the ring had no room for
+  std::unique_ptr<RawForge> forge;                     // opened on the first forged packet
+  std::deque<ConnectionRequest> waiting;               // requests beyond max_in_flight
+  std::deque<ConnectionResult> unsent;                 // results the ring had no room for
   std::vector<ConnectionResult> done;
   ConnectionRequest req;
   while (!ch.stop.load(std::memory_order_acquire)) {
