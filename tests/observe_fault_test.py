@@ -61,6 +61,18 @@ def start(*args, output):
                             text=True)
 
 
+def capturing(p):
+    """Waits until the observer says it captures (its source is open: a loaded machine
+    may take seconds to get there); returns what it wrote on stderr until then."""
+    seen = ""
+    while "capturing on" not in seen:
+        line = p.stderr.readline()
+        if not line:
+            break
+        seen += line
+    return seen
+
+
 def records(path):
     lines = path.read_text().splitlines() if path.exists() else []
     try:
@@ -136,6 +148,7 @@ try:
         # The interface goes down, and up again.
         out = work / f"{name}-down.ndjson"
         p = start(*args, output=out)
+        err = capturing(p)
         time.sleep(1.5)
         sh("ip", "link", "set", if_b, "down", ns=ns_b)
         time.sleep(2.5)
@@ -144,7 +157,7 @@ try:
         time.sleep(2.5)
         p.send_signal(signal.SIGINT)
         rc = p.wait(timeout=30)
-        err = p.stderr.read()
+        err += p.stderr.read()
         check(rc == 0 and "is down" in err and "receives again" in err and records(out),
               f"{name}: interface down and up: said both times, exit {rc}, "
               f"{len(records(out) or [])} records")
@@ -152,7 +165,8 @@ try:
         # A ring that fills: the observer frozen while a burst arrives.
         out = work / f"{name}-ring.ndjson"
         p = start(*args, output=out)
-        time.sleep(1.5)
+        err = capturing(p)
+        time.sleep(0.5)
         p.send_signal(signal.SIGSTOP)
         burst = 100000
         sh(sys.executable, "-c",
@@ -163,7 +177,7 @@ try:
         time.sleep(1.5)
         p.send_signal(signal.SIGINT)
         rc = p.wait(timeout=30)
-        err = p.stderr.read()
+        err += p.stderr.read()
         dropped = int(next((l.split()[1] for l in err.splitlines()
                             if "packets dropped before the observer" in l), "-1"))
         seen = int(next((l.split()[1] for l in err.splitlines() if " packets (" in l), "-1"))
