@@ -82,8 +82,9 @@ SpiderResult run_resolver(const SpiderSettings& s, JobReader& jobs, FILE* out,
           ++r.failed;
         }
         if (addresses.empty())
-          write(job_with(job, "\"error\": \"" + job.domain + " does not resolve\""));
-        for (const std::string& a : addresses) write(job_with(job, "\"dip\": " + json_quote(a)));
+          write(job_with(job, "\"error\": " + json_quote(job.domain + " does not resolve")));
+        for (const std::string& a : addresses)
+          write(job_with(job, "\"dip\": " + json_quote(a), "dip"));
       }
     });
   }

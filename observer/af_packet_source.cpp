@@ -52,11 +52,9 @@ AfPacketSource::AfPacketSource(const std::string& ifname, const AfPacketOptions&
 
   int fanout_group = int(getpid() & 0xffff);
   for (uint32_t q = 0; q < std::max(1u, opts.queues); ++q) {
-    Ring r;
-    r.fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    if (r.fd < 0) fail(errno_hint(ifname, "socket"));
-    rings_.push_back(r);  // closed by the destructor from here on
-    Ring& ring = rings_.back();
+    Ring& ring = rings_.emplace_back();  // closed by the destructor from here on
+    ring.fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    if (ring.fd < 0) fail(errno_hint(ifname, "socket"));
     // Without a socket asking for timestamps the kernel leaves packets unstamped and each
     // packet socket reads the clock itself on delivery; asking makes it stamp every packet
     // once on receipt, so this source and any other capture (tcpdump) agree. Packets that
@@ -129,7 +127,7 @@ uint32_t AfPacketSource::receive(uint32_t queue, std::span<Frame> frames) {
     r.next += h->tp_next_offset;
     --r.left;
   }
-  r.counters.received += n;
+  r.received.store(r.received.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   // The frames point into the block: hand it back only at the next receive.
   if (r.left == 0) r.release_pending = true;
   return n;
@@ -144,14 +142,12 @@ void AfPacketSource::sleep_until_ready(uint32_t queue, int timeout_ms) {
 
 QueueCounters AfPacketSource::counters(uint32_t queue) const {
   const Ring& r = rings_[queue];
-  QueueCounters c = r.counters;
   tpacket_stats_v3 st{};
   socklen_t len = sizeof st;
   // The kernel resets these counters on read: keep a running total.
   if (getsockopt(r.fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
-    const_cast<Ring&>(r).counters.dropped += st.tp_drops;
-  c.dropped = r.counters.dropped;
-  return c;
+    r.dropped.fetch_add(st.tp_drops, std::memory_order_relaxed);
+  return {r.received.load(std::memory_order_relaxed), r.dropped.load(std::memory_order_relaxed)};
 }
 
 std::string AfPacketSource::describe() const {

@@ -5,8 +5,9 @@
 // memory-mapped ring blocks.
 #pragma once
 
+#include <atomic>
+#include <deque>
 #include <string>
-#include <vector>
 
 #include "observer/interface.hpp"
 #include "observer/packet_source.hpp"
@@ -40,7 +41,10 @@ class AfPacketSource final : public PacketSource {
     const uint8_t* next = nullptr;  // next packet header in it; null: block not yet opened
     uint32_t left = 0;              // packets left in it
     bool release_pending = false;   // the block read last is handed back at the next receive
-    QueueCounters counters;
+    // The worker counts what it receives; the stats thread reads that and sums the
+    // kernel's drop counts (reset on every read) into `dropped`.
+    std::atomic<uint64_t> received{0};
+    mutable std::atomic<uint64_t> dropped{0};
   };
 
   void release_block(Ring& r);
@@ -48,7 +52,7 @@ class AfPacketSource final : public PacketSource {
   std::string ifname_;
   AfPacketOptions opts_;
   LinkType link_ = LinkType::ethernet;
-  std::vector<Ring> rings_;
+  std::deque<Ring> rings_;  // a deque: rings (holding atomics) never move
 };
 
 }  // namespace pspdr

@@ -13,14 +13,15 @@
 namespace pspdr {
 namespace {
 
+// One line, whatever bytes it holds: getline() counts them, so a NUL cannot end the line
+// early (fgets() did, and the line after it was lost into this one).
 bool read_line(FILE* in, std::string& line) {
-  line.clear();
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, in)) {
-    line += buf;
-    if (!line.empty() && line.back() == '\n') break;
-  }
-  if (line.empty()) return false;
+  char* buf = nullptr;
+  size_t cap = 0;
+  ssize_t n = getline(&buf, &cap, in);
+  if (n >= 0) line.assign(buf, size_t(n));
+  std::free(buf);
+  if (n < 0) return false;
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
   return true;
 }
@@ -222,6 +223,22 @@ bool FinishedJobs::take(const Job& job) {
   if (it == remaining_.end() || it->second == 0) return false;
   if (!by_domain_) --it->second;
   return true;
+}
+
+std::string job_with(const Job& job, std::string_view fields, std::string_view replaced) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (job.json.empty() || parser.parse(job.json).get_object().get(obj))
+    return job_with(job, fields);
+  Job rest = job;
+  rest.json = "{";
+  for (auto [key, value] : obj) {
+    if (key == replaced) continue;
+    if (rest.json.size() > 1) rest.json += ", ";
+    rest.json += json_quote(key) + ": " + simdjson::minify(value);
+  }
+  rest.json += "}";
+  return job_with(rest, fields);
 }
 
 std::string job_with(const Job& job, std::string_view fields) {

@@ -78,6 +78,9 @@ class FinishedJobs {
 // The job's JSON object with `fields` (e.g. `"conditions": [...]`) added at its end; a
 // line that was not a JSON object becomes {"line": N, "input": "...", FIELDS}.
 std::string job_with(const Job& job, std::string_view fields);
+// The same, with the job's own `replaced` member left out: for a field the result sets
+// anew (the resolver's "dip"), so that no key appears twice.
+std::string job_with(const Job& job, std::string_view fields, std::string_view replaced);
 
 // `s` as a JSON string literal.
 std::string json_quote(std::string_view s);

@@ -80,6 +80,58 @@ TEST(JobReader, BadLinesAreRejectedWithTheReason) {
             R"({"line": 1, "input": "not json", "error": "e"})");
 }
 
+// Hostile bytes in a job list: each line is one job or one rejected line, numbered as
+// in the file, and whatever is written of it is valid JSON.
+TEST(JobReader, HostileBytesNeverLoseALine) {
+  using namespace std::string_literals;
+  JobReader* r;
+  auto jobs = read_all(
+      "{\"dip\": \"192.0.2.1\"}\n"
+      "{\"dip\": \"192.0.2.2\",\0\"dp\": 80}\n"s  // a NUL: the next line must survive
+      "{\"dip\": \"192.0.2.3\"}\n"
+      "\x01\x02\x03\n"  // control characters alone
+      "\x1b[31m\x0b\x0c\n"
+      "{\"dip\": \"192.0.2.4\", \"domain\": \"\xff\xfe.test\"}\n"  // not UTF-8
+      "\r\n"                                                       // a CR alone is a blank line
+      "{\"dip\": \"192.0.2.5\"}\r\n"
+      "\xc0\xaf\xed\xa0\x80\n",  // an overlong '/' and a surrogate
+      JobFormat::ndjson, true, &r);
+  ASSERT_EQ(jobs.size(), 8u);
+  const uint64_t lines[] = {1, 2, 3, 4, 5, 6, 8, 9};
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(jobs[i].line, lines[i]);
+    std::string out = job_with(jobs[i], "\"conditions\": [], \"error\": \"e\"");
+    EXPECT_TRUE(parses(out)) << out;  // simdjson checks the UTF-8 too
+  }
+  EXPECT_EQ(jobs[0].error, "");
+  EXPECT_NE(jobs[1].error, "");
+  EXPECT_EQ(jobs[1].raw.size(), 30u);  // the NUL and all after it kept
+  EXPECT_EQ(jobs[2].dip, "192.0.2.3");
+  EXPECT_EQ(jobs[2].error, "");
+  EXPECT_EQ(jobs[6].dip, "192.0.2.5");
+  EXPECT_EQ(r->accepted() + r->rejected(), 8u);
+  EXPECT_EQ(r->blank(), 1u);
+  EXPECT_EQ(job_with(jobs[7], "\"error\": \"e\""),
+            R"({"line": 9, "input": "\ufffd\ufffd\ufffd\ufffd\ufffd", "error": "e"})");
+}
+
+TEST(JsonQuote, InvalidUtf8BecomesReplacementCharacters) {
+  EXPECT_EQ(json_quote("\xff"), R"("\ufffd")");
+  EXPECT_EQ(json_quote("a\xe2\x82"), R"("a\ufffd\ufffd")");                    // cut short
+  EXPECT_EQ(json_quote("\xf4\x90\x80\x80"), R"("\ufffd\ufffd\ufffd\ufffd")");  // > U+10FFFF
+  EXPECT_EQ(json_quote("é€😀 ok"), "\"é€😀 ok\"");  // well-formed: kept as it is
+  EXPECT_EQ(json_quote(std::string_view("\0\x7f", 2)), "\"\\u0000\x7f\"");
+}
+
+// The resolver writes each address as the job's "dip": one key, even when the job had one.
+TEST(JobReader, ResultReplacesAField) {
+  auto jobs =
+      read_all("{\"dip\": \"192.0.2.1\", \"domain\": \"a.test\", \"x\": [1, {\"y\": 2}]}\n");
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(job_with(jobs[0], "\"dip\": \"192.0.2.7\"", "dip"),
+            R"({"domain": "a.test", "x": [1,{"y":2}], "dip": "192.0.2.7"})");
+}
+
 TEST(JobReader, OnlyUnicastTargets) {
   auto jobs = read_all(
       "{\"dip\": \"0.0.0.0\"}\n{\"dip\": \"224.0.0.251\"}\n{\"dip\": \"255.255.255.255\"}\n"

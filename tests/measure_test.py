@@ -116,6 +116,18 @@ def conditions_test(status):
           "dnsresolv: every name resolves to its target's address")
     check("error" in next(r for r in results if r["domain"] == "no.pathspider.test"),
           "dnsresolv: an unknown name yields its line, with an error")
+    # A job that names a dip already gets the resolved one in its place, not a second
+    # "dip" key; a name with a quote and a backslash is still written as valid JSON.
+    hostile = 'no"such\\name.pathspider.test'
+    text = (json.dumps({"dip": "192.0.2.1", "domain": jobs[0]["domain"], "rank": 1}) + "\n"
+            + json.dumps({"domain": hostile}) + "\n")
+    p, results = measure(status, [], "dnsresolv", input_text=text)
+    lines = p.stdout.splitlines()
+    check(len(results) == 2 and all(line.count('"dip"') <= 1 for line in lines)
+          and results[0]["dip"] == jobs[0]["dip"] and results[0]["rank"] == 1,
+          f"dnsresolv: a job's own dip is replaced, not repeated ({lines[:1]})")
+    check(results[1]["domain"] == hostile and hostile in results[1]["error"],
+          "dnsresolv: a name with a quote and a backslash is written as valid JSON")
 
 
 def scale_test(status):
