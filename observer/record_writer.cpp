@@ -1,7 +1,10 @@
 #include "observer/record_writer.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
-#include <chrono>
+
+#include "shared/wakeup.hpp"
 
 namespace pspdr {
 
@@ -53,6 +56,7 @@ void ChunkFlowSink::finish() {
 
 void ChunkFlowSink::push(std::string* chunk) {
   while (!ring_.push(chunk)) std::this_thread::yield();
+  if (writer_wakeup_ >= 0) wake(writer_wakeup_);
 }
 
 RecordOutput file_output(FILE* out) {
@@ -63,7 +67,15 @@ RecordOutput file_output(FILE* out) {
 }
 
 ChunkWriter::ChunkWriter(RecordOutput out, std::vector<ChunkFlowSink*> sinks)
-    : out_(out), sinks_(std::move(sinks)), thread_([this] { run(); }) {}
+    : out_(out), sinks_(std::move(sinks)), wakeup_(make_wakeup(false)) {
+  for (ChunkFlowSink* s : sinks_) s->wake_on_hand_over(wakeup_);
+  thread_ = std::thread([this] { run(); });
+}
+
+ChunkWriter::~ChunkWriter() {
+  join();
+  close(wakeup_);
+}
 
 void ChunkWriter::run() {
   size_t finished = 0;
@@ -81,7 +93,9 @@ void ChunkWriter::run() {
         delete chunk;
       }
     }
-    if (idle) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    // The wakeup is cleared before the rings are looked at again, so a chunk pushed
+    // meanwhile is never slept through.
+    if (idle) sleep_until_woken(wakeup_, 100);
   }
   write({});
 }

@@ -49,6 +49,8 @@ class ChunkFlowSink final : public FlowSink {
   void finish();
   uint64_t records() const { return records_; }
   SpscRing<std::string*>& ring() { return ring_; }
+  // The writer's wakeup (shared/wakeup.hpp), signalled after every chunk handed over.
+  void wake_on_hand_over(int wakeup) { writer_wakeup_ = wakeup; }
 
  private:
   void push(std::string* chunk);
@@ -56,6 +58,7 @@ class ChunkFlowSink final : public FlowSink {
   SpscRing<std::string*> ring_;  // nullptr marks the end
   JsonWriter w_;
   uint64_t records_ = 0;
+  int writer_wakeup_ = -1;
 };
 
 // Where records go: complete ndjson lines, a chunk at a time; an empty chunk marks the
@@ -68,7 +71,7 @@ RecordOutput file_output(FILE* out);
 class ChunkWriter {
  public:
   ChunkWriter(RecordOutput out, std::vector<ChunkFlowSink*> sinks);
-  ~ChunkWriter() { join(); }
+  ~ChunkWriter();
   // Waits for the workers' last chunks; false if writing failed.
   bool join();
   // The errno of the first failed write (0: none so far); read while the writer runs.
@@ -80,6 +83,7 @@ class ChunkWriter {
   RecordOutput out_;
   std::vector<ChunkFlowSink*> sinks_;
   std::atomic<int> error_{0};  // after a failure nothing more is written
+  int wakeup_;                 // the sinks signal it: the writer sleeps until a chunk comes
   std::thread thread_;
 };
 
