@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -374,7 +375,7 @@ void Spider::send_queued() {
                      tokens_ + rate * std::chrono::duration<double>(now - last_refill_).count());
   last_refill_ = now;
   ring_full_ = false;
-  std::vector<bool> pushed(pool_.size(), false);
+  std::array<bool, kMaxGenerators> pushed{};  // generators to wake, once each
   while (!queued_.empty() && tokens_ >= 1) {
     auto [job, config] = queued_.front();
     ConnectionRequest req;

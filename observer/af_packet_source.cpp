@@ -6,7 +6,6 @@
 #include <net/if_arp.h>
 // After <net/if.h>: the linux/ headers would redefine its IFF_* names.
 #include <linux/if_packet.h>
-#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -15,6 +14,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+
+#include "shared/wakeup.hpp"
 
 namespace pspdr {
 namespace {
@@ -136,8 +137,7 @@ uint32_t AfPacketSource::receive(uint32_t queue, std::span<Frame> frames) {
 // The socket polls readable once the kernel hands a block to us (a full one, or a partly
 // filled one after tp_retire_blk_tov).
 void AfPacketSource::sleep_until_ready(uint32_t queue, int timeout_ms) {
-  pollfd p{.fd = rings_[queue].fd, .events = POLLIN, .revents = 0};
-  poll(&p, 1, timeout_ms);
+  wait_readable(rings_[queue].fd, timeout_ms);
 }
 
 QueueCounters AfPacketSource::counters(uint32_t queue) const {

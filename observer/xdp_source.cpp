@@ -1,7 +1,6 @@
 #include "observer/xdp_source.hpp"
 
 #include <net/if.h>
-#include <poll.h>
 // After <net/if.h>: the linux/ headers would redefine its IFF_* names.
 #include <bpf/libbpf.h>
 #include <linux/ethtool.h>
@@ -25,6 +24,7 @@
 #include "observer/cleanup.hpp"
 #include "observer/xdp_redirect_bpf.h"
 #include "shared/clock.hpp"
+#include "shared/wakeup.hpp"
 
 namespace pspdr {
 namespace {
@@ -324,8 +324,7 @@ uint32_t XdpSource::receive(uint32_t queue, std::span<Frame> frames) {
 // The socket polls readable when its RX ring holds descriptors (and, in need-wakeup
 // mode, the poll itself tells the driver to look at the fill ring).
 void XdpSource::sleep_until_ready(uint32_t queue, int timeout_ms) {
-  pollfd p{.fd = queues_[queue]->fd, .events = POLLIN, .revents = 0};
-  poll(&p, 1, timeout_ms);
+  wait_readable(queues_[queue]->fd, timeout_ms);
 }
 
 QueueCounters XdpSource::counters(uint32_t queue) const {

@@ -13,6 +13,13 @@
 namespace pspdr {
 namespace {
 
+// One parser per thread (the resolver reads and writes jobs on several), reused for every
+// line.
+simdjson::dom::parser& json_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
 // One line, whatever bytes it holds: getline() counts them, so a NUL cannot end the line
 // early (fgets() did, and the line after it was lost into this one).
 bool read_line(FILE* in, std::string& line) {
@@ -91,9 +98,8 @@ bool JobReader::next(Job& job) {
 }
 
 void JobReader::parse_ndjson(Job& job) {
-  thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (auto err = parser.parse(job.raw).get(doc)) {
+  if (auto err = json_parser().parse(job.raw).get(doc)) {
     job.error = std::string("not JSON: ") + simdjson::error_message(err);
     return;
   }
@@ -226,9 +232,8 @@ bool FinishedJobs::take(const Job& job) {
 }
 
 std::string job_with(const Job& job, std::string_view fields, std::string_view replaced) {
-  thread_local simdjson::dom::parser parser;
   simdjson::dom::object obj;
-  if (job.json.empty() || parser.parse(job.json).get_object().get(obj))
+  if (job.json.empty() || json_parser().parse(job.json).get_object().get(obj))
     return job_with(job, fields);
   Job rest = job;
   rest.json = "{";

@@ -29,9 +29,13 @@ void clear_wakeup(int fd) {
   [[maybe_unused]] ssize_t n = read(fd, &count, sizeof count);
 }
 
-void sleep_until_woken(int fd, int timeout_ms) {
+bool wait_readable(int fd, int timeout_ms) {
   pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
-  if (poll(&p, 1, timeout_ms) > 0) clear_wakeup(fd);
+  return poll(&p, 1, timeout_ms) > 0;
+}
+
+void sleep_until_woken(int fd, int timeout_ms) {
+  if (wait_readable(fd, timeout_ms)) clear_wakeup(fd);
 }
 
 }  // namespace pspdr

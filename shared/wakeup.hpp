@@ -14,5 +14,8 @@ void wake(int fd);
 void sleep_until_woken(int fd, int timeout_ms);
 // Resets a wakeup that an epoll set reported.
 void clear_wakeup(int fd);
+// Sleeps until `fd` is readable or timeout_ms passes; whether it is readable. For any
+// descriptor: a capture socket as well as a wakeup.
+bool wait_readable(int fd, int timeout_ms);
 
 }  // namespace pspdr
