@@ -28,6 +28,12 @@ ChainSet ChainSet::from_names(std::span<const std::string> names) {
   return set;
 }
 
+std::vector<std::string_view> ChainSet::names() const {
+  std::vector<std::string_view> out;
+  for (uint8_t id : ids()) out.push_back(Chains::names[id]);
+  return out;
+}
+
 ChainSet ChainSet::all() {
   ChainSet set;
   for (uint8_t id = 0; id < Chains::count; ++id) set.add(id);

@@ -19,9 +19,17 @@ class ChainSet {
   // Throws std::invalid_argument naming the first unknown or repeated chain.
   static ChainSet from_names(std::span<const std::string> names);
   static ChainSet all();
+  // The chains of the types given, in that order (a plugin's chains).
+  template <class... C>
+  static ChainSet of() {
+    ChainSet set;
+    (set.add(Chains::id_of<C>()), ...);
+    return set;
+  }
 
   std::span<const uint8_t> ids() const { return {ids_, count_}; }
   bool empty() const { return count_ == 0; }
+  std::vector<std::string_view> names() const;
 
   void new_flow(FlowRecordState& rec, const Packet& p) const {
     for (uint8_t id : ids()) Chains::new_flow(id, rec, p);

@@ -27,6 +27,12 @@ struct EcnChain {
     return (rev ? 6 : 0) + (syn ? 0 : 3) + mark;
   }
 
+  enum Mark { ect0, ect1, ce };
+  // Whether `mark` was seen on packets of that direction and class.
+  static bool seen(const State& s, bool rev, bool syn, Mark mark) {
+    return (s.seen >> bit(rev, syn, mark)) & 1;
+  }
+
   static bool ip(State& s, const Packet& p, bool rev) {
     // ECN field: 01 ECT(1), 10 ECT(0), 11 CE; marks 0..2 index ect0, ect1, ce.
     static constexpr int mark_of[4] = {-1, 1, 0, 2};

@@ -54,9 +54,9 @@ struct ChainList {
     Part<true> syn_only;
   };
 
-  // Chain C's state in a record.
-  template <class C, class R>
-  static auto& state_of(R& rec) {
+  // Chain C's id: its place in the list.
+  template <class C>
+  static constexpr uint8_t id_of() {
     constexpr size_t i = [] {
       constexpr std::array<bool, count> is_c = {std::is_same_v<C, Chains>...};
       for (size_t j = 0; j < count; ++j)
@@ -64,7 +64,13 @@ struct ChainList {
       return count;
     }();
     static_assert(i < count, "not a chain of the registry");
-    return state<i>(rec);
+    return uint8_t(i);
+  }
+
+  // Chain C's state in a record.
+  template <class C, class R>
+  static auto& state_of(R& rec) {
+    return state<id_of<C>()>(rec);
   }
 
   static std::optional<uint8_t> find(std::string_view name) {

@@ -52,14 +52,16 @@ struct TcpoptChain {
       w.key(names[i]);
       write_kinds(w, s.sets[i]);
     }
-    auto reverse_has = [&](uint8_t kind) -> std::optional<bool> {
-      for (int i : {1, 3})
-        if ((s.sets[i].bits[kind >> 6] >> (kind & 63)) & 1) return true;
-      return std::nullopt;
-    };
-    w.field("tcpopt_ts", reverse_has(tcpopt::timestamps));
-    w.field("tcpopt_ws", reverse_has(tcpopt::ws));
-    w.field("tcpopt_sack", reverse_has(tcpopt::sack_permitted));
+    w.field("tcpopt_ts", reverse_has(s, tcpopt::timestamps));
+    w.field("tcpopt_ws", reverse_has(s, tcpopt::ws));
+    w.field("tcpopt_sack", reverse_has(s, tcpopt::sack_permitted));
+  }
+
+  // Whether option `kind` came on a reverse SYN or SYN-ACK: true, else null.
+  static std::optional<bool> reverse_has(const State& s, uint8_t kind) {
+    for (int i : {1, 3})
+      if ((s.sets[i].bits[kind >> 6] >> (kind & 63)) & 1) return true;
+    return std::nullopt;
   }
 
  private:

@@ -14,7 +14,6 @@ int observe_command(int argc, char** argv);
 int synth_command(int argc, char** argv);
 int measure_command(int argc, char** argv);
 int filter_command(int argc, char** argv);
-int generate_command(int argc, char** argv);
 int dissect_command(int argc, char** argv);
 int trace_command(int argc, char** argv);
 

@@ -8,26 +8,20 @@
 #include <cstring>
 #include <string>
 
-#include <simdjson.h>
-
 #include "cli/command.hpp"
 #include "cli/options.hpp"
-#include "shared/job.hpp"
+#include "measure/job_reader.hpp"
 
 namespace pspdr {
 namespace {
 
-// The job with its "dp" set to `dp`, replacing any it had (as PATHspider's filter).
-std::string with_port(const Job& job, int dp) {
-  simdjson::dom::parser parser;
-  simdjson::dom::object obj;
-  if (parser.parse(job.json).get(obj)) return job.json;
-  std::string out = "{";
-  for (auto [key, value] : obj) {
-    if (key == "dp") continue;
-    out += json_quote(key) + ": " + simdjson::minify(value) + ", ";
-  }
-  return out + "\"dp\": " + std::to_string(dp) + "}";
+// The job as a line, its "dp" set to `dp` (replacing any it had, as PATHspider's
+// filter) unless `dp` is -1.
+void write_job(JsonWriter& w, const Job& job, int dp) {
+  begin_result(w, job, dp >= 0 ? "dp" : "");
+  if (dp >= 0) w.field("dp", dp);
+  w.end_object();
+  w.end_line();
 }
 
 constexpr const char* kProg = "pspdr filter";
@@ -97,15 +91,20 @@ int filter_command(int argc, char** argv) {
   // A CSV resolver list (rank,domain) has no addresses yet: that is not an error here.
   JobReader reader(in, csv ? JobFormat::csv : JobFormat::ndjson, !csv);
   bool ok = true;
+  JsonWriter w;
   for (Job job; reader.next(job);) {
     if (!job.error.empty()) {
       std::fprintf(stderr, "%s: line %llu: %s\n", kProg, (unsigned long long)job.line,
                    job.error.c_str());
       continue;
     }
-    std::string line = dp >= 0 ? with_port(job, dp) : job.json;
-    ok = std::fprintf(out, "%s\n", line.c_str()) > 0 && ok;
+    write_job(w, job, dp);
+    if (w.size() >= (64 << 10)) {
+      ok = std::fwrite(w.text().data(), 1, w.size(), out) == w.size() && ok;
+      w.clear();
+    }
   }
+  ok = std::fwrite(w.text().data(), 1, w.size(), out) == w.size() && ok;
   std::fprintf(stderr, "%s: %llu jobs, %llu rejected, %llu blank lines\n", kProg,
                (unsigned long long)reader.accepted(), (unsigned long long)reader.rejected(),
                (unsigned long long)reader.blank());

@@ -1,5 +1,4 @@
-// pspdr measure: PATHspider's active A/B measurement (see measure/spider.hpp), and
-// `pspdr generate`, the generator process it starts (not for direct use).
+// pspdr measure: PATHspider's active A/B measurement (see measure/spider.hpp).
 #include <getopt.h>
 #include <linux/capability.h>
 #include <sys/stat.h>
@@ -8,15 +7,17 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/command.hpp"
 #include "cli/options.hpp"
-#include "generators/generator.hpp"
-#include "generators/plugin.hpp"
+#include "measure/plugin.hpp"
 #include "measure/resolver.hpp"
 #include "measure/spider.hpp"
 #include "observer/cleanup.hpp"
@@ -31,7 +32,7 @@ constexpr const char* kProg = "pspdr measure";
 constexpr const char* kUsage =
     R"(usage: pspdr measure [-h] [-i INTERFACE] [-w WORKERS] [--input INPUTFILE] [--csv-input]
                      [--output OUTPUTFILE] [--output-flows] [--timeout S] [--rate N]
-                     [--generators N] [--opt-out FILE] [--resume] [-q]
+                     [--generators N] [--opt-out FILE] [--resume] [--plugin-dir DIR] [-q]
                      PLUGIN [--connect MODE] ...
 
 Perform a PATHspider measurement: for each job (a target: dip, dp, domain), connect
@@ -59,6 +60,9 @@ optional arguments:
   --resume              continue an interrupted run: the jobs OUTPUTFILE already
                         has lines for are not measured again, the rest are
                         appended (a last line cut short is dropped and redone)
+  --plugin-dir DIR      load the plugins (*.so) built out of tree in DIR; also
+                        every directory in $PSPDR_PLUGIN_PATH (':'-separated).
+                        See docs/plugins.md
   -q, --quiet           no progress line and no summary on standard error
 
 Targets must be unicast: jobs naming an unspecified, broadcast, multicast or reserved
@@ -88,7 +92,7 @@ void print_plugin_usage(const Plugin& p) {
   std::printf("Connection modes (--connect; the first is the default):");
   for (ConnectMode m : p.modes) std::printf(" %.*s", int(mode_name(m).size()), mode_name(m).data());
   std::printf("\nObserver chains:");
-  for (std::string_view c : p.chains) std::printf(" %.*s", int(c.size()), c.data());
+  for (std::string_view c : p.chains.names()) std::printf(" %.*s", int(c.size()), c.data());
   std::printf("\nSpider model: %s\n", p.model == SpiderModel::synchronized     ? "synchronized"
                                       : p.model == SpiderModel::desynchronized ? "desynchronized"
                                       : p.model == SpiderModel::single         ? "single"
@@ -160,6 +164,18 @@ bool read_opt_out(const std::string& path, std::vector<std::string>& out) {
   return true;
 }
 
+// The plugin directories $PSPDR_PLUGIN_PATH names.
+std::vector<std::string> plugin_path() {
+  std::vector<std::string> dirs;
+  const char* env = std::getenv("PSPDR_PLUGIN_PATH");
+  for (std::string_view rest = env ? env : ""; !rest.empty();) {
+    size_t colon = rest.find(':');
+    if (colon) dirs.emplace_back(rest.substr(0, colon));
+    rest = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
+  }
+  return dirs;
+}
+
 // PLUGIN's own options: --connect, --codepoint.
 int parse_plugin_args(int argc, char** argv, SpiderSettings& s) {
   const Plugin& p = *s.plugin;
@@ -197,7 +213,18 @@ int parse_plugin_args(int argc, char** argv, SpiderSettings& s) {
 }  // namespace
 
 int measure_command(int argc, char** argv) {
-  enum { kInput = 256, kCsv, kOutput, kFlows, kTimeout, kRate, kGenerators, kOptOut, kResume };
+  enum {
+    kInput = 256,
+    kCsv,
+    kOutput,
+    kFlows,
+    kTimeout,
+    kRate,
+    kGenerators,
+    kOptOut,
+    kResume,
+    kPluginDir
+  };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
       {"interface", required_argument, nullptr, 'i'},
@@ -212,13 +239,15 @@ int measure_command(int argc, char** argv) {
       {"generators", required_argument, nullptr, kGenerators},
       {"opt-out", required_argument, nullptr, kOptOut},
       {"resume", no_argument, nullptr, kResume},
+      {"plugin-dir", required_argument, nullptr, kPluginDir},
       {"quiet", no_argument, nullptr, 'q'},
       {nullptr, 0, nullptr, 0},
   };
   SpiderSettings s;
   s.interface = "eth0";
   std::string input, output;
-  bool csv = false, quiet = false, resume = false;
+  bool csv = false, quiet = false, resume = false, help = false;
+  std::vector<std::string> plugin_dirs = plugin_path();
   optind = 1;
   opterr = 0;
   // '+': options end at PLUGIN; what follows is the plugin's.
@@ -226,8 +255,8 @@ int measure_command(int argc, char** argv) {
     std::string arg = optarg ? optarg : "";
     switch (c) {
       case 'h':
-        print_usage();
-        return exit_status::ok;
+        help = true;  // after --plugin-dir, wherever it comes: the list names its plugins
+        break;
       case 'i':
         s.interface = arg;
         break;
@@ -267,12 +296,25 @@ int measure_command(int argc, char** argv) {
       case kResume:
         resume = true;
         break;
+      case kPluginDir:
+        plugin_dirs.push_back(arg);
+        break;
       case 'q':
         quiet = true;
         break;
       default:
         return usage_error(options::bad_option(argv));
     }
+  }
+  try {
+    for (const std::string& dir : plugin_dirs) load_plugins(dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", kProg, e.what());
+    return exit_status::failure;
+  }
+  if (help) {
+    print_usage();
+    return exit_status::ok;
   }
   if (resume && (output.empty() || output == "-"))
     return usage_error("--resume continues an --output FILE: name it");
@@ -333,27 +375,6 @@ int measure_command(int argc, char** argv) {
                  r.seconds > 0 ? double(r.jobs) / r.seconds : 0.0,
                  stop_requested.load() ? " (stopped by signal: input not read to the end)" : "");
   return output_ok ? exit_status::ok : exit_status::failure;
-}
-
-int generate_command(int argc, char** argv) {
-  int fd = -1;
-  size_t index = 0, max = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    bool ok = a == "--shm"     ? options::parse_count(argv[i + 1], 0, 1 << 20, fd)
-              : a == "--index" ? options::parse_count(argv[i + 1], 0, kMaxGenerators - 1, index)
-              : a == "--max"   ? options::parse_count(argv[i + 1], 1, 1 << 24, max)
-                               : false;
-    if (!ok) fd = -1;
-  }
-  SharedState* shared = fd >= 0 && max ? map_shared_state(fd) : nullptr;
-  if (!shared) {
-    std::fprintf(stderr,
-                 "pspdr generate: the generator process of pspdr measure; not for "
-                 "direct use\n");
-    return exit_status::usage;
-  }
-  return run_generator(*shared, index, max);
 }
 
 }  // namespace pspdr

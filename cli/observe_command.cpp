@@ -203,7 +203,8 @@ int observe_live(const Settings& s, const ChainSet& chains, PacketSource& source
 
   LiveOptions live = s.live;
   live.stats_each_second = !s.quiet && isatty(STDERR_FILENO);
-  LiveResult r = run_live(source, chains, s.opts, live, file_output(out), stop_requested);
+  NdjsonOutput records(chains, source.queues(), file_output(out));
+  LiveResult r = run_live(source, chains, s.opts, live, records, stop_requested);
   if (!r.output_ok)
     std::fprintf(stderr, "%s: writing %s failed: %s; capture stopped\n", g_prog,
                  s.output.empty() || s.output == "-" ? "standard output" : s.output.c_str(),

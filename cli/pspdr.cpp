@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "cli/command.hpp"
+#include "generators/generator.hpp"
 
 namespace {
 
@@ -25,7 +26,7 @@ constexpr Command kCommands[] = {
      pspdr::trace_command},
     {"synth", "Write a synthetic trace of mixed traffic (deterministic, for benchmarks)",
      pspdr::synth_command},
-    {"generate", "(internal) a generator process of pspdr measure", pspdr::generate_command},
+    {"generate", "(internal) a generator process of pspdr measure", pspdr::generator_main},
 };
 
 void usage(FILE* out) {

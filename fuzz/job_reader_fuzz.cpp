@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "shared/job.hpp"
+#include "measure/job_reader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (pspdr::JobFormat format : {pspdr::JobFormat::ndjson, pspdr::JobFormat::csv}) {

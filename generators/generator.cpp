@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <deque>
 #include <memory>
 #include <stdexcept>
+#include <string_view>
 #include <vector>
 
 #include "generators/configurator.hpp"
@@ -29,7 +31,40 @@ void on_terminate(int) {
   _exit(1);
 }
 
+// "--shm FD --index I --max N", as the spider's GeneratorPool passes them.
+bool parse_arguments(int argc, char** argv, int& fd, size_t& index, size_t& max) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string_view a = argv[i], v = argv[i + 1];
+    uint64_t n = 0;
+    auto [end, err] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (err != std::errc() || end != v.data() + v.size()) return false;
+    if (a == "--shm" && n < (1 << 20))
+      fd = int(n);
+    else if (a == "--index" && n < kMaxGenerators)
+      index = size_t(n);
+    else if (a == "--max" && n >= 1 && n <= (1 << 24))
+      max = size_t(n);
+    else
+      return false;
+  }
+  return fd >= 0 && max > 0;
+}
+
 }  // namespace
+
+int generator_main(int argc, char** argv) {
+  int fd = -1;
+  size_t index = 0, max = 0;
+  SharedState* shared =
+      parse_arguments(argc, argv, fd, index, max) ? map_shared_state(fd) : nullptr;
+  if (!shared) {
+    std::fprintf(stderr,
+                 "pspdr generate: the generator process of pspdr measure; not for "
+                 "direct use\n");
+    return 2;
+  }
+  return run_generator(*shared, index, max);
+}
 
 int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
   g_shared = &shared;

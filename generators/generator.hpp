@@ -9,6 +9,11 @@
 
 namespace pspdr {
 
+// The generator process's entry point: `pspdr generate --shm FD --index I --max N`,
+// started by the spider (measure/generator_pool.cpp), never by hand. Exit status 2 for
+// anything else.
+int generator_main(int argc, char** argv);
+
 // Returns the process exit status. If the spider dies first (PR_SET_PDEATHSIG), it
 // restores the sysctls the spider changed before exiting.
 int run_generator(SharedState& shared, size_t index, size_t max_in_flight);

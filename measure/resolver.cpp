@@ -1,5 +1,7 @@
 #include "measure/resolver.hpp"
 
+#include "measure/result_writer.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 
@@ -40,16 +42,12 @@ SpiderResult run_resolver(const SpiderSettings& s, JobReader& jobs, FILE* out,
   auto start = std::chrono::steady_clock::now();
   SpiderResult r;
   std::mutex in_lock, out_lock;
+  ResultWriter results(out);
   std::atomic<bool> output_failed{false};  // a full disk: stop, --resume does the rest
-  auto write = [&](const std::string& line) {
+  auto write = [&](const Job& job, auto&& add, std::string_view replaced = {}) {
     std::lock_guard g(out_lock);
-    if (output_failed) return;
-    if (write_result_line(out, line)) {
-      ++r.jobs;
-    } else {
-      output_failed = true;
-      report_output_failure(r.jobs);
-    }
+    results.write(job, add, replaced);
+    if (!results.ok()) output_failed = true;
   };
   // getaddrinfo blocks: resolve with a pool of threads, as many as --workers allows.
   std::vector<std::thread> pool;
@@ -73,7 +71,7 @@ SpiderResult run_resolver(const SpiderSettings& s, JobReader& jobs, FILE* out,
                        job.error.c_str());
         }
         if (!job.error.empty()) {
-          write(job_with(job, "\"error\": " + json_quote(job.error)));
+          write(job, [&](JsonWriter& w) { w.field("error", job.error); });
           continue;
         }
         std::set<std::string> addresses = addresses_of(job.domain);
@@ -82,14 +80,16 @@ SpiderResult run_resolver(const SpiderSettings& s, JobReader& jobs, FILE* out,
           ++r.failed;
         }
         if (addresses.empty())
-          write(job_with(job, "\"error\": " + json_quote(job.domain + " does not resolve")));
+          write(job, [&](JsonWriter& w) { w.field("error", job.domain + " does not resolve"); });
         for (const std::string& a : addresses)
-          write(job_with(job, "\"dip\": " + json_quote(a), "dip"));
+          write(
+              job, [&](JsonWriter& w) { w.field("dip", a); }, "dip");
       }
     });
   }
   for (auto& t : pool) t.join();
   r.output_ok = !output_failed;
+  r.jobs = results.lines();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

@@ -1,10 +1,5 @@
 #include "measure/spider.hpp"
 
-#include <arpa/inet.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -12,22 +7,19 @@
 #include <cstring>
 #include <deque>
 #include <memory>
-#include <stdexcept>
-#include <thread>
 #include <unordered_map>
 
-#include "chains/chain_set.hpp"
 #include "generators/configurator.hpp"
-#include "generators/shared_state.hpp"
-#include "measure/flow_index.hpp"
+#include "measure/merger.hpp"
+#include "measure/observer_thread.hpp"
+#include "measure/opt_out.hpp"
+#include "measure/result_writer.hpp"
 #include "observer/af_packet_source.hpp"
 #include "observer/cleanup.hpp"
 #include "observer/interface.hpp"
-#include "observer/live_pipeline.hpp"
+#include "observer/record_writer.hpp"
 #include "shared/clock.hpp"
 #include "shared/wakeup.hpp"
-
-extern char** environ;
 
 namespace pspdr {
 namespace {
@@ -35,163 +27,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kMaxSleepMs = 100;
 
-// --- the observer, on its own threads, handing records to the spider's thread --------
-class ObserverThread {
- public:
-  // `wakeup`: woken whenever records are handed over.
-  ObserverThread(const std::string& iface, const Plugin& plugin, const ObserverOptions& opts,
-                 int wakeup)
-      : source_(iface, AfPacketOptions{}), ring_(1 << 16) {
-    std::vector<std::string> names(plugin.chains.begin(), plugin.chains.end());
-    chains_ = ChainSet::from_names(names);
-    thread_ = std::thread([this, opts, wakeup] {
-      run_live(
-          source_, chains_, opts, LiveOptions{.report_problems = false},  // the spider's to say
-          [this, wakeup](std::string_view chunk) {
-            for (size_t start = 0; start < chunk.size();) {
-              size_t end = chunk.find('\n', start);
-              if (end == std::string_view::npos) end = chunk.size();
-              auto* line = new std::string(chunk.substr(start, end - start));
-              while (!ring_.push(line)) std::this_thread::sleep_for(std::chrono::microseconds(100));
-              start = end + 1;
-            }
-            wake(wakeup);
-            return true;
-          },
-          stop_);
-    });
-  }
-  ~ObserverThread() { finish(); }
-
-  // Stops capturing; every flow still held is written out first.
-  void finish() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-
-  template <class Fn>
-  void take(Fn&& fn) {
-    std::string* line;
-    while (ring_.pop(std::span<std::string*>(&line, 1)) == 1) {
-      fn(*line);
-      delete line;
-    }
-  }
-
- private:
-  AfPacketSource source_;
-  ChainSet chains_;
-  SpscRing<std::string*> ring_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-// --- generator processes ---------------------------------------------------------------
-class GeneratorPool {
- public:
-  GeneratorPool(size_t count, size_t max_in_flight) : max_in_flight_(max_in_flight) {
-    mapping_ = create_shared_state();
-    shared().spider_wakeup = make_wakeup(true);
-    for (size_t i = 0; i < count; ++i) shared().generator_wakeups[i] = make_wakeup(true);
-    pids_.assign(count, -1);
-    for (size_t i = 0; i < count; ++i) spawn(i);
-  }
-  ~GeneratorPool() {
-    for (size_t i = 0; i < pids_.size(); ++i) {
-      shared().channels[i].stop.store(true);
-      wake(shared().generator_wakeups[i]);
-    }
-    auto deadline = Clock::now() + std::chrono::seconds(2);
-    for (pid_t pid : pids_) {
-      while (pid > 0 && waitpid(pid, nullptr, WNOHANG) == 0) {
-        if (Clock::now() > deadline) {
-          kill(pid, SIGKILL);
-          waitpid(pid, nullptr, 0);
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    }
-    for (size_t i = 0; i < pids_.size(); ++i) close(shared().generator_wakeups[i]);
-    close(shared().spider_wakeup);
-  }
-
-  SharedState& shared() { return *mapping_.state; }
-  size_t size() const { return pids_.size(); }
-  GeneratorChannel& channel(size_t i) { return shared().channels[i]; }
-
-  // Generators that died since the last call, each replaced by a fresh one.
-  std::vector<size_t> restart_dead() {
-    std::vector<size_t> dead;
-    for (size_t i = 0; i < pids_.size(); ++i) {
-      int status;
-      if (waitpid(pids_[i], &status, WNOHANG) == pids_[i]) {
-        dead.push_back(i);
-        spawn(i);
-      }
-    }
-    return dead;
-  }
-
- private:
-  void spawn(size_t i) {
-    GeneratorChannel* ch = &shared().channels[i];
-    ch->~GeneratorChannel();  // whatever a dead generator left in its rings is gone
-    new (ch) GeneratorChannel;
-    std::string fd = std::to_string(mapping_.fd), index = std::to_string(i),
-                max = std::to_string(max_in_flight_);
-    const char* argv[] = {"pspdr",       "generate", "--shm",     fd.c_str(), "--index",
-                          index.c_str(), "--max",    max.c_str(), nullptr};
-    pid_t pid;
-    int err =
-        posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, const_cast<char**>(argv), environ);
-    if (err) throw std::runtime_error(std::string("cannot start a generator: ") + strerror(err));
-    pids_[i] = pid;
-  }
-
-  SharedMapping mapping_;
-  size_t max_in_flight_;
-  std::vector<pid_t> pids_;
-};
-
-// --- address prefixes never to contact ------------------------------------------------
-struct Prefix {
-  uint8_t family;
-  uint8_t addr[16];
-  int len;
-};
-
-std::vector<Prefix> parse_prefixes(const std::vector<std::string>& texts) {
-  std::vector<Prefix> out;
-  for (const std::string& t : texts) {
-    Prefix p{};
-    size_t slash = t.find('/');
-    std::string addr = t.substr(0, slash);
-    p.family = addr.find(':') == std::string::npos ? 4 : 6;
-    int bits = p.family == 4 ? 32 : 128;
-    p.len = slash == std::string::npos ? bits : std::atoi(t.c_str() + slash + 1);
-    if (inet_pton(p.family == 4 ? AF_INET : AF_INET6, addr.c_str(), p.addr) != 1 || p.len < 0 ||
-        p.len > bits)
-      throw std::runtime_error("opt-out list: not an address or prefix: " + t);
-    out.push_back(p);
-  }
-  return out;
-}
-
-bool in_prefix(const Prefix& p, uint8_t family, const uint8_t* addr) {
-  if (p.family != family) return false;
-  int full = p.len / 8, rest = p.len % 8;
-  if (std::memcmp(p.addr, addr, size_t(full)) != 0) return false;
-  uint8_t mask = uint8_t(0xff << (8 - rest));
-  return rest == 0 || (p.addr[full] & mask) == (addr[full] & mask);
-}
-
-// --- one job's measurement --------------------------------------------------------------
+// One job's measurement.
 struct JobState {
   Job job;
-  std::vector<Outcome> outcomes;     // one per configuration
-  std::vector<std::string> keys;     // each connection's flow key, once it has a result
-  std::vector<std::string> records;  // each connection's flow record, once observed
+  std::vector<Outcome> outcomes;  // one per configuration
+  std::vector<MergeKey> keys;     // each connection's flow key, once it has a result
   size_t observed = 0;
   double flow_deadline = 0;  // realtime; set when every connection has its result
 };
@@ -207,18 +47,23 @@ struct InFlight {
   size_t generator;
 };
 
+// A connection waiting for its flow: its job and configuration.
+using Waiter = std::pair<JobState*, size_t>;
+
 class Spider {
  public:
-  Spider(const SpiderSettings& s, JobReader& jobs, FILE* out, const std::atomic<bool>& stop)
+  Spider(const SpiderSettings& s, SpiderParts parts, JobReader& jobs, FILE* out,
+         const std::atomic<bool>& stop)
       : s_(s),
         jobs_(jobs),
-        out_(out),
+        results_(out),
         stop_(stop),
         configs_(s.plugin->configurations(s.plugin_options)),
         synchronized_(s.plugin->model == SpiderModel::synchronized),
-        pool_(s.generators, std::max<size_t>(s.workers * configs_.size(), 16)),
+        generators_(std::move(parts.generators)),
+        pool_(*generators_),
         configurator_(pool_.shared()),
-        opt_out_(parse_prefixes(s.opt_out)) {
+        opt_out_(s.opt_out) {
     // The first configuration is set before anything runs: a missing privilege is found
     // now, not after the first round of connections.
     configurator_.apply(configs_[0].sysctls);
@@ -230,7 +75,7 @@ class Spider {
     // equal PATHspider's either way, they only come out sooner.
     opts.idle_timeout = s.timeout + 2;
     flow_wait_ = opts.idle_timeout + opts.expiry_timeout + 3;
-    observer_ = std::make_unique<ObserverThread>(s.interface, *s.plugin, opts,
+    observer_ = std::make_unique<ObserverThread>(std::move(parts.source), s.plugin->chains, opts,
                                                  pool_.shared().spider_wakeup);
   }
   ~Spider() { run_cleanup(cleanup_); }
@@ -246,27 +91,29 @@ class Spider {
   void on_result(const InFlight& f, const ConnectionResult& r);
   void connections_done(JobState* job);
   void take_flows();
-  void attach(JobState* job, size_t config, ObservedFlow flow);
+  void attach(JobState* job, size_t config, Flow flow);
   void finish_due_jobs(bool observer_done);
   void finish(JobState* job);
-  void write(const std::string& line);
+  void write_conditions(JsonWriter& w, const JobState& job);
+  void write_flows(JsonWriter& w, const JobState& job);
   void fail_generator(size_t g);
   void progress(bool final);
   void check_interface();
   int idle_ms() const;
   // A signal, or output that can no longer be written: no more jobs are read.
-  bool stopping() const { return stop_.load(std::memory_order_relaxed) || !result_.output_ok; }
+  bool stopping() const { return stop_.load(std::memory_order_relaxed) || !results_.ok(); }
 
   const SpiderSettings& s_;
   JobReader& jobs_;
-  FILE* out_;
+  ResultWriter results_;
   const std::atomic<bool>& stop_;
   std::vector<Configuration> configs_;
   bool synchronized_;
-  GeneratorPool pool_;
+  std::unique_ptr<Generators> generators_;
+  Generators& pool_;
   Configurator configurator_;
   uint64_t cleanup_ = 0;
-  std::vector<Prefix> opt_out_;
+  OptOut opt_out_;
   std::unique_ptr<ObserverThread> observer_;
   double flow_wait_ = 0;
   std::string interface_down_;  // why the capture interface is unusable; "" when it is up
@@ -278,8 +125,7 @@ class Spider {
   std::unordered_map<uint64_t, InFlight> in_flight_;
   uint64_t next_id_ = 1;
   size_t next_generator_ = 0;
-  std::unordered_multimap<std::string, std::pair<JobState*, size_t>> awaiting_flow_;
-  FlowIndex flows_;
+  Merger<Waiter> merger_;
   bool input_done_ = false;
   size_t connecting_ = 0;
   Clock::time_point last_done_ = Clock::now();
@@ -315,18 +161,25 @@ void Spider::admit() {
       ++result_.rejected;
       std::fprintf(stderr, "pspdr measure: line %llu: %s\n", (unsigned long long)j.line,
                    j.error.c_str());
-      write(job_with(j, "\"conditions\": [], \"error\": " + json_quote(j.error)));
+      results_.write(j, [&](JsonWriter& w) {
+        w.key("conditions").begin_array();
+        w.end_array();
+        w.field("error", j.error);
+      });
       continue;
     }
-    if (std::any_of(opt_out_.begin(), opt_out_.end(),
-                    [&](const Prefix& p) { return in_prefix(p, j.family, j.addr); })) {
+    if (opt_out_.contains(j.family, j.addr)) {
       ++result_.skipped;
-      write(job_with(j, "\"conditions\": [], \"spdr_state\": 3, \"error\": \"opted out\""));
+      results_.write(j, [](JsonWriter& w) {
+        w.key("conditions").begin_array();
+        w.end_array();
+        w.field("spdr_state", int(SpdrState::skipped));
+        w.field("error", "opted out");
+      });
       continue;
     }
     st->outcomes.resize(configs_.size());
     st->keys.resize(configs_.size());
-    st->records.resize(configs_.size());
     ++connecting_;
     to_start_.push_back(st.get());
     active_.push_back(std::move(st));
@@ -335,7 +188,7 @@ void Spider::admit() {
 
 void Spider::check_interface() {
   auto now = Clock::now();
-  if (now < next_interface_check_) return;
+  if (s_.interface.empty() || now < next_interface_check_) return;
   next_interface_check_ = now + std::chrono::seconds(1);
   std::string problem = interface_problem(s_.interface);
   if (problem == interface_down_) return;
@@ -459,11 +312,10 @@ void Spider::on_result(const InFlight& f, const ConnectionResult& r) {
   if (r.sport) {
     uint8_t proto = s_.plugin_options.connect == ConnectMode::dnsudp ? 17 : 6;
     job->keys[f.config] =
-        connection_key(job->job.family, job->job.addr, r.sport, dport(job->job), proto);
-    if (auto flow = flows_.claim(job->keys[f.config], r.started, r.finished))
+        merge_key(job->job.family, job->job.addr, r.sport, dport(job->job), proto);
+    if (auto flow =
+            merger_.connection(job->keys[f.config], r.started, r.finished, Waiter{job, f.config}))
       attach(job, f.config, std::move(*flow));
-    else
-      awaiting_flow_.emplace(job->keys[f.config], std::make_pair(job, f.config));
   }
   if (synchronized_) {
     if (--round_outstanding_ > 0) return;
@@ -489,29 +341,14 @@ void Spider::connections_done(JobState* job) {
   last_done_ = Clock::now();
 }
 
-void Spider::attach(JobState* job, size_t config, ObservedFlow flow) {
-  Outcome& o = job->outcomes[config];
-  o.observed = true;
-  o.flow = std::move(flow.fields);
-  job->records[config] = std::move(flow.json);
+void Spider::attach(JobState* job, size_t config, Flow flow) {
+  job->outcomes[config].flow = std::move(flow);
   ++job->observed;
 }
 
 void Spider::take_flows() {
-  observer_->take([&](const std::string& line) {
-    auto flow = parse_flow_record(line);
-    if (!flow) return;
-    auto [begin, end] = awaiting_flow_.equal_range(flow->key);
-    for (auto it = begin; it != end; ++it) {
-      auto [job, config] = it->second;
-      const ConnectionResult& c = job->outcomes[config].connection;
-      if (begun_during(flow->first, c.started, c.finished)) {
-        awaiting_flow_.erase(it);
-        attach(job, config, std::move(*flow));
-        return;
-      }
-    }
-    flows_.add(std::move(*flow));
+  observer_->take([&](const Flow& flow) {
+    if (auto waiter = merger_.flow(flow)) attach(waiter->first, waiter->second, flow);
   });
 }
 
@@ -533,46 +370,41 @@ void Spider::finish_due_jobs(bool observer_done) {
 
 void Spider::finish(JobState* job) {
   for (size_t c = 0; c < configs_.size(); ++c) {
-    if (job->outcomes[c].observed) continue;
+    if (job->outcomes[c].observed()) continue;
     ++result_.unobserved;
-    auto [begin, end] = awaiting_flow_.equal_range(job->keys[c]);
-    for (auto it = begin; it != end; ++it)
-      if (it->second.first == job) {
-        awaiting_flow_.erase(it);
-        break;
-      }
+    merger_.give_up(job->keys[c], Waiter{job, c});
   }
-  std::vector<std::string> conditions = s_.plugin->combine(job->outcomes, s_.plugin_options);
-  std::string fields = "\"conditions\": [";
-  for (size_t i = 0; i < conditions.size(); ++i)
-    fields += (i ? ", " : "") + json_quote(conditions[i]);
-  fields += "]";
-  if (s_.output_flows) {
-    fields += ", \"flows\": [";
-    for (size_t c = 0; c < configs_.size(); ++c) {
-      const Outcome& o = job->outcomes[c];
-      char conn[160];
-      std::snprintf(conn, sizeof conn,
-                    "\"config\": %zu, \"spdr_state\": %d, \"observed\": %s, \"conn_sp\": %u", c,
-                    int(o.connection.state), o.observed ? "true" : "false",
-                    unsigned(o.connection.sport));
-      std::string flow = o.observed ? job->records[c] : std::string("{}");
-      flow.pop_back();
-      fields += (c ? ", " : "") + flow + (flow.size() > 1 ? ", " : "") + conn + "}";
-    }
-    fields += "]";
-  }
-  write(job_with(job->job, fields));
+  results_.write(job->job, [&](JsonWriter& w) {
+    write_conditions(w, *job);
+    if (s_.output_flows) write_flows(w, *job);
+  });
 }
 
-void Spider::write(const std::string& line) {
-  if (!result_.output_ok) return;  // the run is stopping; --resume measures this job again
-  if (!write_result_line(out_, line)) {
-    result_.output_ok = false;
-    report_output_failure(result_.jobs);
-    return;
+void Spider::write_conditions(JsonWriter& w, const JobState& job) {
+  w.key("conditions").begin_array();
+  for (const std::string& c : s_.plugin->combine(job.outcomes, s_.plugin_options)) {
+    w.element();
+    w.string_value(c);
   }
-  ++result_.jobs;
+  w.end_array();
+}
+
+// Each connection's flow record, as the observer writes it, with what the spider knows
+// of the connection.
+void Spider::write_flows(JsonWriter& w, const JobState& job) {
+  w.key("flows").begin_array();
+  for (size_t c = 0; c < configs_.size(); ++c) {
+    const Outcome& o = job.outcomes[c];
+    w.element();
+    w.begin_object();
+    if (o.flow) write_flow_fields(w, s_.plugin->chains, *o.flow);
+    w.field("config", c);
+    w.field("spdr_state", int(o.connection.state));
+    w.field("observed", o.observed());
+    w.field("conn_sp", o.connection.sport);
+    w.end_object();
+  }
+  w.end_array();
 }
 
 void Spider::progress(bool final) {
@@ -580,16 +412,16 @@ void Spider::progress(bool final) {
   if (!s_.progress || (!final && now < next_progress_)) return;
   next_progress_ = now + std::chrono::seconds(1);
   double t = std::chrono::duration<double>(now - start_).count();
-  double rate = t > 0 ? double(result_.jobs) / t : 0;
+  double rate = t > 0 ? double(results_.lines()) / t : 0;
   char eta[32] = "";
-  if (s_.total_jobs > result_.jobs && rate > 0)
-    std::snprintf(eta, sizeof eta, ", ETA %.0f s", double(s_.total_jobs - result_.jobs) / rate);
+  if (s_.total_jobs > results_.lines() && rate > 0)
+    std::snprintf(eta, sizeof eta, ", ETA %.0f s", double(s_.total_jobs - results_.lines()) / rate);
   char total[32] = "";
   if (s_.total_jobs) std::snprintf(total, sizeof total, "/%llu", (unsigned long long)s_.total_jobs);
   std::fprintf(stderr,
                "\rpspdr measure: %llu%s jobs, %.1f jobs/s%s, %llu connections failed, "
                "%zu in progress%s",
-               (unsigned long long)result_.jobs, total, rate, eta,
+               (unsigned long long)results_.lines(), total, rate, eta,
                (unsigned long long)result_.failed, active_.size(), final ? "\n" : "   ");
 }
 
@@ -614,7 +446,7 @@ SpiderResult Spider::run() {
       if (!waiting || stopping() || Clock::now() - last_done_ > std::chrono::seconds(2)) break;
     }
     if (Clock::now() >= next_forget) {
-      flows_.forget(realtime_seconds() - 120);  // nobody's: traffic other than ours
+      merger_.forget(realtime_seconds() - 120);  // nobody's: traffic other than ours
       next_forget = Clock::now() + std::chrono::seconds(10);
     }
     sleep_until_woken(pool_.shared().spider_wakeup, idle_ms());
@@ -623,43 +455,28 @@ SpiderResult Spider::run() {
   take_flows();
   finish_due_jobs(true);
   progress(true);
+  result_.jobs = results_.lines();
+  result_.output_ok = results_.ok();
   result_.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
   return result_;
 }
 
 }  // namespace
 
-bool write_result_line(FILE* out, std::string_view line) {
-  if (std::fflush(out) != 0) return false;
-  const int fd = fileno(out);
-  const off_t start = lseek(fd, 0, SEEK_CUR);  // -1 on a pipe: nothing to cut back there
-  std::string text(line);
-  text += '\n';
-  for (size_t done = 0; done < text.size();) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : ENOSPC;
-      if (start >= 0 && ftruncate(fd, start) == 0) lseek(fd, start, SEEK_SET);
-      errno = err;
-      return false;
-    }
-    done += size_t(n);
-  }
-  return true;
-}
-
-void report_output_failure(uint64_t lines) {
-  std::fprintf(stderr,
-               "\npspdr measure: writing a result failed after %llu lines: %s; stopping (the "
-               "lines written are complete: rerun with --resume to measure the rest)\n",
-               (unsigned long long)lines, std::strerror(errno));
+SpiderResult run_spider(const SpiderSettings& settings, SpiderParts parts, JobReader& jobs,
+                        FILE* out, const std::atomic<bool>& stop) {
+  Spider spider(settings, std::move(parts), jobs, out, stop);
+  return spider.run();
 }
 
 SpiderResult run_spider(const SpiderSettings& settings, JobReader& jobs, FILE* out,
                         const std::atomic<bool>& stop) {
-  Spider spider(settings, jobs, out, stop);
-  return spider.run();
+  size_t connections = settings.plugin->configurations(settings.plugin_options).size();
+  SpiderParts parts;
+  parts.source = std::make_unique<AfPacketSource>(settings.interface, AfPacketOptions{});
+  parts.generators = std::make_unique<GeneratorPool>(
+      settings.generators, std::max<size_t>(settings.workers * connections, 16));
+  return run_spider(settings, std::move(parts), jobs, out, stop);
 }
 
 }  // namespace pspdr

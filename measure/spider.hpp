@@ -1,18 +1,21 @@
-// The spider of `pspdr measure`: reads jobs, has generator processes make each job's
+// The spider of `pspdr measure`: reads jobs, has the generators make each job's
 // connections under the plugin's configurations (in the plugin's spider model), pairs
-// every connection with the flow the observer recorded for it, and writes one result
-// line per job with the plugin's conditions.
+// every connection with the flow the observer recorded of it (the merger), and writes
+// one result line per job with the plugin's conditions. docs/internals.md walks a job
+// through it.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "generators/plugin.hpp"
-#include "shared/job.hpp"
+#include "measure/generator_pool.hpp"
+#include "measure/job_reader.hpp"
+#include "measure/plugin.hpp"
+#include "observer/packet_source.hpp"
 
 namespace pspdr {
 
@@ -43,17 +46,19 @@ struct SpiderResult {
   bool output_ok = true;
 };
 
-// Writes one result line (with its newline) to `out` at once. If it cannot be written
-// whole (a full disk), a regular file is cut back to its last complete line and false
-// is returned with errno set: the output stays valid for --resume.
-bool write_result_line(FILE* out, std::string_view line);
-// The one-line message for that failure (errno), after `lines` lines were written.
-void report_output_failure(uint64_t lines);
+// What a spider runs on: the observer's packet source and the generators. A campaign's
+// are AF_PACKET on settings.interface and generator processes; tests bring their own.
+struct SpiderParts {
+  std::unique_ptr<PacketSource> source;
+  std::unique_ptr<Generators> generators;
+};
 
 // Runs until the input ends and every job is written, or `stop` is set or the output
-// fails (a full disk): then no more jobs are read, and those in flight are finished. Throws
-// std::runtime_error (one line) when the observer or the generators cannot start.
+// fails (a full disk): then no more jobs are read, and those in flight are finished.
+// Throws std::runtime_error (one line) when the observer or the generators cannot start.
 SpiderResult run_spider(const SpiderSettings& settings, JobReader& jobs, FILE* out,
                         const std::atomic<bool>& stop);
+SpiderResult run_spider(const SpiderSettings& settings, SpiderParts parts, JobReader& jobs,
+                        FILE* out, const std::atomic<bool>& stop);
 
 }  // namespace pspdr

@@ -29,9 +29,9 @@ struct alignas(64) Published {
 };
 
 struct Worker {
-  Worker(const ChainSet& chains, const ObserverOptions& opts)
-      : sink(chains), observer(chains, opts, sink) {}
-  ChunkFlowSink sink;
+  Worker(const ChainSet& chains, const ObserverOptions& opts, BatchingSink& out)
+      : sink(out), observer(chains, opts, out) {}
+  BatchingSink& sink;
   Observer observer;
   Published published;
 };
@@ -108,17 +108,21 @@ void print_live_stats(PacketSource& source, std::vector<std::unique_ptr<Worker>>
 
 }  // namespace
 
-LiveResult run_live(PacketSource& source, const ChainSet& chains, const ObserverOptions& opts,
-                    const LiveOptions& live, const RecordOutput& out,
-                    const std::atomic<bool>& stop) {
-  uint32_t queues = source.queues();
-  std::vector<std::unique_ptr<Worker>> workers;
+NdjsonOutput::NdjsonOutput(const ChainSet& chains, uint32_t queues, RecordOutput out) {
   std::vector<ChunkFlowSink*> sinks;
   for (uint32_t q = 0; q < queues; ++q) {
-    workers.push_back(std::make_unique<Worker>(chains, opts));
-    sinks.push_back(&workers.back()->sink);
+    sinks_.push_back(std::make_unique<ChunkFlowSink>(chains));
+    sinks.push_back(sinks_.back().get());
   }
-  ChunkWriter writer(out, sinks);
+  writer_ = std::make_unique<ChunkWriter>(std::move(out), std::move(sinks));
+}
+
+LiveResult run_live(PacketSource& source, const ChainSet& chains, const ObserverOptions& opts,
+                    const LiveOptions& live, LiveOutput& out, const std::atomic<bool>& stop) {
+  uint32_t queues = source.queues();
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (uint32_t q = 0; q < queues; ++q)
+    workers.push_back(std::make_unique<Worker>(chains, opts, out.sink(q)));
 
   std::atomic<int64_t> clock{0};
   std::atomic<bool> done{false};
@@ -156,7 +160,7 @@ LiveResult run_live(PacketSource& source, const ChainSet& chains, const Observer
     bool timed_out =
         live.duration > 0 && std::chrono::duration<double>(now - start).count() >= live.duration;
     // Records that cannot be written make capturing pointless: stop, and say why.
-    if (stop.load() || timed_out || writer.error()) done.store(true);
+    if (stop.load() || timed_out || out.error()) done.store(true);
     if (live.stats_each_second && now >= next_stats) {
       print_live_stats(source, workers, last, 1.0);
       next_stats += std::chrono::seconds(1);
@@ -166,8 +170,8 @@ LiveResult run_live(PacketSource& source, const ChainSet& chains, const Observer
 
   LiveResult r;
   r.memory_kib = anonymous_memory_kib();
-  r.output_ok = writer.join();
-  r.output_error = writer.error();
+  r.output_ok = out.join();
+  r.output_error = out.error();
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   for (uint32_t q = 0; q < queues; ++q) {
     r.stats += workers[q]->observer.stats();

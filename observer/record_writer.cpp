@@ -10,10 +10,14 @@ namespace pspdr {
 
 void write_flow_record(JsonWriter& w, const ChainSet& chains, const Flow& flow) {
   w.begin_object();
+  write_flow_fields(w, chains, flow);
+  w.end_object();
+}
+
+void write_flow_fields(JsonWriter& w, const ChainSet& chains, const Flow& flow) {
   w.field("pkt_first", flow.pkt_first);
   chains.write(w, flow.rec);
   w.field("pkt_last", flow.pkt_last);
-  w.end_object();
 }
 
 void NdjsonFlowWriter::emit(const Flow& flow) {
@@ -34,29 +38,21 @@ namespace {
 constexpr size_t kChunkBytes = 256 << 10;
 }
 
-void ChunkFlowSink::emit(const Flow& flow) {
+void NdjsonBatch::add(const Flow& flow) {
   write_flow_record(w_, chains_, flow);
   w_.end_line();
-  ++records_;
-  if (w_.size() >= kChunkBytes) hand_over();
 }
 
-void ChunkFlowSink::hand_over() {
-  if (w_.size() == 0) return;
-  // A copy, so the worker's buffer stays allocated and warm: handing the buffer itself
-  // over made every chunk regrow a fresh one, page-faulting all of it in again.
-  push(new std::string(w_.text()));
+bool NdjsonBatch::full() const {
+  return w_.size() >= kChunkBytes;
+}
+
+// A copy, so the worker's buffer stays allocated and warm: handing the buffer itself
+// over made every chunk regrow a fresh one, page-faulting all of it in again.
+std::string* NdjsonBatch::take() {
+  auto* chunk = new std::string(w_.text());
   w_.clear();
-}
-
-void ChunkFlowSink::finish() {
-  hand_over();
-  push(nullptr);
-}
-
-void ChunkFlowSink::push(std::string* chunk) {
-  while (!ring_.push(chunk)) std::this_thread::yield();
-  if (writer_wakeup_ >= 0) wake(writer_wakeup_);
+  return chunk;
 }
 
 RecordOutput file_output(FILE* out) {

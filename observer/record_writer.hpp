@@ -8,17 +8,21 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "chains/chain_set.hpp"
 #include "observer/observer.hpp"
 #include "shared/json_writer.hpp"
 #include "shared/spsc_ring.hpp"
+#include "shared/wakeup.hpp"
 
 namespace pspdr {
 
 // Formats one flow record (no trailing newline) into `w`.
 void write_flow_record(JsonWriter& w, const ChainSet& chains, const Flow& flow);
+// Its fields only, into an object the caller opened (the spider adds its own).
+void write_flow_fields(JsonWriter& w, const ChainSet& chains, const Flow& flow);
 
 class NdjsonFlowWriter final : public FlowSink {
  public:
@@ -37,29 +41,84 @@ class NdjsonFlowWriter final : public FlowSink {
   uint64_t records_ = 0;
 };
 
-// For worker cores: formats records and hands them to the writer thread in chunks of
-// many records through a lock-free ring -- one allocation per chunk, none per packet.
-class ChunkFlowSink final : public FlowSink {
+// A worker core's sink whose records another thread takes, a batch at a time.
+class BatchingSink : public FlowSink {
  public:
-  explicit ChunkFlowSink(const ChainSet& chains) : chains_(chains), ring_(64) {}
-  void emit(const Flow& flow) override;
   // Hands over what is buffered now (e.g. once a second, so live output is not held).
-  void hand_over();
-  // The worker is done: hands over the rest and tells the writer.
-  void finish();
+  virtual void hand_over() = 0;
+  // The worker is done: hands over the rest and marks the end.
+  virtual void finish() = 0;
   uint64_t records() const { return records_; }
-  SpscRing<std::string*>& ring() { return ring_; }
-  // The writer's wakeup (shared/wakeup.hpp), signalled after every chunk handed over.
-  void wake_on_hand_over(int wakeup) { writer_wakeup_ = wakeup; }
+
+ protected:
+  uint64_t records_ = 0;
+};
+
+// Batches handed over through a lock-free ring -- one allocation per batch, none per
+// record -- the taker woken after each. `Batch` says what a batch is: add(flow), full(),
+// empty(), take() (a new Batch::Item holding what was added, the batch emptied).
+template <class Batch>
+class HandOverSink final : public BatchingSink {
+ public:
+  using Item = typename Batch::Item;
+  explicit HandOverSink(const ChainSet& chains) : batch_(chains), ring_(64) {}
+  void emit(const Flow& flow) override {
+    batch_.add(flow);
+    ++records_;
+    if (batch_.full()) hand_over();
+  }
+  void hand_over() override {
+    if (!batch_.empty()) push(batch_.take());
+  }
+  void finish() override {
+    hand_over();
+    push(nullptr);
+  }
+  // The taker's side: each item handed over, then nullptr once the worker finished.
+  SpscRing<Item*>& ring() { return ring_; }
+  // The taker's wakeup (shared/wakeup.hpp), signalled after every batch handed over.
+  void wake_on_hand_over(int wakeup) { wakeup_ = wakeup; }
 
  private:
-  void push(std::string* chunk);
-  const ChainSet& chains_;
-  SpscRing<std::string*> ring_;  // nullptr marks the end
-  JsonWriter w_;
-  uint64_t records_ = 0;
-  int writer_wakeup_ = -1;
+  void push(Item* item) {
+    while (!ring_.push(item)) std::this_thread::yield();
+    if (wakeup_ >= 0) wake(wakeup_);
+  }
+  Batch batch_;
+  SpscRing<Item*> ring_;
+  int wakeup_ = -1;
 };
+
+// Records formatted as ndjson on the worker, in chunks of many records.
+class NdjsonBatch {
+ public:
+  using Item = std::string;
+  explicit NdjsonBatch(const ChainSet& chains) : chains_(chains) {}
+  void add(const Flow& flow);
+  bool full() const;
+  bool empty() const { return w_.size() == 0; }
+  std::string* take();
+
+ private:
+  const ChainSet& chains_;
+  JsonWriter w_;
+};
+using ChunkFlowSink = HandOverSink<NdjsonBatch>;
+
+// Records as typed flows, for a taker in the same process (the spider's merger).
+class FlowBatch {
+ public:
+  using Item = std::vector<Flow>;
+  explicit FlowBatch(const ChainSet&) {}
+  void add(const Flow& flow) { flows_.push_back(flow); }
+  bool full() const { return flows_.size() >= 256; }
+  bool empty() const { return flows_.empty(); }
+  std::vector<Flow>* take() { return new std::vector<Flow>(std::exchange(flows_, {})); }
+
+ private:
+  std::vector<Flow> flows_;
+};
+using FlowBatchSink = HandOverSink<FlowBatch>;
 
 // Where records go: complete ndjson lines, a chunk at a time; an empty chunk marks the
 // end. Returns false, with errno set, if the output failed.

@@ -61,6 +61,15 @@ class JsonWriter {
     return *this;
   }
 
+  // A key from input (a job's member names): escaped as any string.
+  JsonWriter& quoted_key(std::string_view k) {
+    if (!first_) append(", ", 2);
+    string_value(k);
+    append(": ", 2);
+    first_ = false;
+    return *this;
+  }
+
   void null() { append("null", 4); }
   void boolean(bool b) { b ? append("true", 4) : append("false", 5); }
   template <class Int>

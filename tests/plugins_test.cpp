@@ -1,22 +1,27 @@
 // The combiners: conditions from observed connections, as PATHspider 2.0.1's plugins
-// derive them (its code, quirks included). End to end against real servers and
-// middleboxes: tests/measure_test.py.
+// derive them (its code, quirks included), reading the chains' typed state. End to end
+// against real servers and middleboxes: tests/measure_test.py.
 #include <gtest/gtest.h>
 
-#include <initializer_list>
+#include <functional>
 
-#include "generators/plugin.hpp"
+#include "measure/plugin.hpp"
 
 namespace pspdr {
 namespace {
 
-using Fields = std::initializer_list<std::pair<const char*, std::optional<int64_t>>>;
+// What the observer recorded of a connection: chain states set by `fill`.
+using Fill = std::function<void(FlowRecordState&)>;
+template <class C>
+typename C::State& state(FlowRecordState& r) {
+  return Chains::state_of<C>(r);
+}
 
-Outcome outcome(SpdrState state, Fields fields, bool observed = true) {
+Outcome outcome(SpdrState spdr_state, const Fill& fill = {}, bool observed = true) {
   Outcome o;
-  o.connection.state = state;
-  o.observed = observed;
-  for (const auto& [name, value] : fields) o.flow.set(name, value);
+  o.connection.state = spdr_state;
+  if (observed) o.flow.emplace();
+  if (observed && fill) fill(o.flow->rec);
   return o;
 }
 
@@ -36,53 +41,61 @@ TEST(Plugins, RegistryListsEveryPluginWithItsDefaultMode) {
   for (const Plugin* p : plugins()) names.emplace_back(p->name);
   EXPECT_EQ(names, (V{"tfo", "ecn", "h2", "dscp", "mss", "evilbit", "udpzero", "dnsresolv"}));
   EXPECT_EQ(find_plugin("ecn")->modes.front(), ConnectMode::http);
+  EXPECT_EQ(find_plugin("ecn")->chains.names(),
+            (std::vector<std::string_view>{"basic", "tcp", "ecn"}));
   EXPECT_EQ(find_plugin("evilbit")->modes.front(), ConnectMode::tcpsyn);
   EXPECT_EQ(find_plugin("nope"), nullptr);
   EXPECT_EQ(parse_mode("dnsudp"), ConnectMode::dnsudp);
   EXPECT_EQ(parse_mode("smtp"), std::nullopt);
 }
 
+// A connection the target answered: SYN-ACK flags `synack`, handshake completed.
+Fill connected(uint8_t synack) {
+  return [synack](FlowRecordState& r) {
+    state<TcpChain>(r).connected = true;
+    state<TcpChain>(r).synflags_rev = synack;
+  };
+}
+
 TEST(Plugins, Ecn) {
-  Fields a{{"tcp_connected", 1}, {"tcp_synflags_rev", 0x12}};
-  Fields negotiated{{"tcp_connected", 1}, {"tcp_synflags_rev", 0x52}, {"ecn_ect0_data_rev", 1}};
+  Fill a = connected(0x12);
+  Fill negotiated = [](FlowRecordState& r) {
+    connected(0x52)(r);
+    state<EcnChain>(r).seen |= 1u << EcnChain::bit(true, false, EcnChain::ect0);
+  };
   EXPECT_EQ(combine("ecn", {outcome(ok, a), outcome(ok, negotiated)}),
             (V{"ecn.connectivity.works", "ecn.negotiation.succeeded", "ecn.ipmark.ect0.seen",
                "ecn.ipmark.ect1.not_seen", "ecn.ipmark.ce.not_seen"}));
-  Fields reflected{{"tcp_connected", 1}, {"tcp_synflags_rev", 0xd2}, {"ecn_ce_syn_rev", 1}};
+  Fill reflected = [](FlowRecordState& r) {
+    connected(0xd2)(r);
+    state<EcnChain>(r).seen |= 1u << EcnChain::bit(true, true, EcnChain::ce);
+  };
   EXPECT_EQ(combine("ecn", {outcome(ok, a), outcome(ok, reflected)})[1],
             "ecn.negotiation.reflected");
   EXPECT_EQ(combine("ecn", {outcome(ok, a), outcome(ok, reflected)})[4], "ecn.ipmark.ce.seen");
   EXPECT_EQ(combine("ecn", {outcome(ok, a), outcome(ok, a)})[1], "ecn.negotiation.failed");
-  EXPECT_EQ(combine("ecn", {outcome(ok, a), outcome(timeout, {{"tcp_connected", 0}})}),
-            (V{"ecn.connectivity.broken"}));
+  EXPECT_EQ(combine("ecn", {outcome(ok, a), outcome(timeout)}), (V{"ecn.connectivity.broken"}));
   EXPECT_EQ(combine("ecn", {outcome(timeout, {}, false), outcome(ok, a, false)}),
             (V{"ecn.connectivity.transient", "pathspider.not_observed"}));
 }
 
+// DSCP marks (syn_fwd, data_fwd, syn_rev, data_rev); nullopt: no such packet.
+Fill marks(std::optional<uint8_t> syn_fwd, std::optional<uint8_t> data_fwd,
+           std::optional<uint8_t> syn_rev, std::optional<uint8_t> data_rev) {
+  return [=](FlowRecordState& r) { state<DscpChain>(r) = {syn_fwd, syn_rev, data_fwd, data_rev}; };
+}
+
 TEST(Plugins, DscpFollowsPythonsOr) {
   // http: marks on SYN and data both ways; the target reflects 48.
-  Fields a{{"dscp_mark_syn_fwd", 0},
-           {"dscp_mark_data_fwd", 0},
-           {"dscp_mark_syn_rev", 0},
-           {"dscp_mark_data_rev", 0}};
-  Fields b{{"dscp_mark_syn_fwd", 48},
-           {"dscp_mark_data_fwd", 48},
-           {"dscp_mark_syn_rev", 48},
-           {"dscp_mark_data_rev", 48}};
+  Fill a = marks(0, 0, 0, 0), b = marks(48, 48, 48, 48);
   EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(ok, b)}),
             (V{"dscp.0.replymark:0", "dscp.48.connectivity.works", "dscp.48.replymark:48"}));
   // tcp mode: no data marks, so a zero SYN mark falls through to None.
-  Fields a_tcp{{"dscp_mark_syn_fwd", 0},
-               {"dscp_mark_data_fwd", std::nullopt},
-               {"dscp_mark_syn_rev", 0},
-               {"dscp_mark_data_rev", std::nullopt}};
-  Fields b_bleached{{"dscp_mark_syn_fwd", 48},
-                    {"dscp_mark_data_fwd", std::nullopt},
-                    {"dscp_mark_syn_rev", 0},
-                    {"dscp_mark_data_rev", std::nullopt}};
+  Fill a_tcp = marks(0, std::nullopt, 0, std::nullopt);
+  Fill b_bleached = marks(48, std::nullopt, 0, std::nullopt);
   EXPECT_EQ(combine("dscp", {outcome(ok, a_tcp), outcome(ok, b_bleached)}),
             (V{"dscp.48.connectivity.works"}));
-  Fields b_dropped{{"dscp_mark_syn_fwd", 48}};
+  Fill b_dropped = marks(48, std::nullopt, std::nullopt, std::nullopt);
   EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(timeout, b_dropped)}),
             (V{"dscp.0.replymark:0", "dscp.48.connectivity.broken"}));
   EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(ok, b, false)}),
@@ -90,55 +103,70 @@ TEST(Plugins, DscpFollowsPythonsOr) {
 }
 
 TEST(Plugins, Mss) {
-  Fields f{
-      {"tcp_connected", 1}, {"mss_value_fwd", 1460}, {"mss_len_rev", 4}, {"mss_value_rev", 1200}};
-  EXPECT_EQ(combine("mss", {outcome(ok, f)}),
+  auto mss = [](std::optional<uint64_t> remote) -> Fill {
+    return [remote](FlowRecordState& r) {
+      connected(0x12)(r);
+      MssChain::State& m = state<MssChain>(r);
+      m.len_fwd = 4;
+      m.value_fwd = 1460;
+      if (remote) m.len_rev = 4;
+      m.value_rev = remote;
+    };
+  };
+  EXPECT_EQ(combine("mss", {outcome(ok, mss(1200))}),
             (V{"mss.connectivity.online", "mss.option.local.value:1460",
                "mss.option.remote.value:1200", "mss.option.received.deflated"}));
-  Fields absent{{"tcp_connected", 1}, {"mss_value_fwd", 1460}, {"mss_len_rev", std::nullopt}};
-  EXPECT_EQ(combine("mss", {outcome(ok, absent)}).back(), "mss.option.received.absent");
-  EXPECT_EQ(combine("mss", {outcome(timeout, {{"tcp_connected", 0}})}),
-            (V{"mss.connectivity.offline"}));
+  EXPECT_EQ(combine("mss", {outcome(ok, mss(std::nullopt))}).back(), "mss.option.received.absent");
+  EXPECT_EQ(combine("mss", {outcome(timeout)}), (V{"mss.connectivity.offline"}));
+  EXPECT_EQ(combine("mss", {outcome(timeout, {}, false)}), (V{"pathspider.not_observed"}));
 }
 
 TEST(Plugins, TfoLooksAtTheThirdConnection) {
-  Fields acked{{"tfo_synclen", 8}, {"tfo_seq", 1000}, {"tfo_ack", 1076}, {"tfo_dlen", 75}};
-  Fields not_acked{{"tfo_synclen", 8}, {"tfo_seq", 1000}, {"tfo_ack", 1001}, {"tfo_dlen", 75}};
-  Fields none{{"tfo_synclen", 0}};
-  EXPECT_EQ(combine("tfo", {outcome(ok, {}), outcome(ok, none), outcome(ok, acked)}),
+  auto tfo = [](uint8_t synclen, uint32_t ack) -> Fill {
+    return [=](FlowRecordState& r) {
+      state<TfoChain>(r) = {.synkind = 34, .synclen = synclen, .seq = 1000, .ack = ack, .dlen = 75};
+    };
+  };
+  Fill acked = tfo(8, 1076), not_acked = tfo(8, 1001), none = tfo(0, 1001);
+  EXPECT_EQ(combine("tfo", {outcome(ok), outcome(ok, none), outcome(ok, acked)}),
             (V{"tfo.connectivity.works", "tfo.cookie.received", "tfo.syndata.acked"}));
-  EXPECT_EQ(combine("tfo", {outcome(ok, {}), outcome(ok, none), outcome(ok, not_acked)})[2],
+  EXPECT_EQ(combine("tfo", {outcome(ok), outcome(ok, none), outcome(ok, not_acked)})[2],
             "tfo.syndata.not_acked");
-  EXPECT_EQ(combine("tfo", {outcome(ok, {}), outcome(ok, none), outcome(ok, none)}),
+  EXPECT_EQ(combine("tfo", {outcome(ok), outcome(ok, none), outcome(ok, tfo(8, 0))})[2],
+            "tfo.syndata.failed");
+  EXPECT_EQ(combine("tfo", {outcome(ok), outcome(ok, none), outcome(ok, none)}),
             (V{"tfo.connectivity.works", "tfo.cookie.not_received"}));
-  EXPECT_EQ(combine("tfo", {outcome(ok, {}), outcome(ok, none), outcome(timeout, none)}),
+  EXPECT_EQ(combine("tfo", {outcome(ok), outcome(ok, none), outcome(timeout, none)}),
             (V{"tfo.connectivity.broken"}));
 }
 
 TEST(Plugins, H2UsesTheNegotiatedVersion) {
-  Outcome b = outcome(ok, {});
+  Outcome b = outcome(ok);
   b.connection.http_version = 20;
-  EXPECT_EQ(combine("h2", {outcome(ok, {}), b}),
-            (V{"h2.connectivity.works", "h2.upgrade.success"}));
+  EXPECT_EQ(combine("h2", {outcome(ok), b}), (V{"h2.connectivity.works", "h2.upgrade.success"}));
   b.connection.http_version = 11;
-  EXPECT_EQ(combine("h2", {outcome(ok, {}), b})[1], "h2.upgrade.failed");
-  EXPECT_EQ(combine("h2", {outcome(timeout, {}), outcome(timeout, {})}),
-            (V{"h2.connectivity.offline"}));
+  EXPECT_EQ(combine("h2", {outcome(ok), b})[1], "h2.upgrade.failed");
+  EXPECT_EQ(combine("h2", {outcome(timeout), outcome(timeout)}), (V{"h2.connectivity.offline"}));
 }
 
 TEST(Plugins, ForgedOnes) {
   PluginOptions syn{.connect = ConnectMode::tcpsyn};
-  Fields sa{{"tcp_synflags_rev", 0x12}, {"evilbit_syn_rev", 0}};
-  Fields nothing{{"tcp_synflags_rev", std::nullopt}};
+  Fill sa = [](FlowRecordState& r) {
+    state<TcpChain>(r).synflags_rev = 0x12;
+    state<EvilChain>(r).syn_rev = false;
+  };
   EXPECT_EQ(combine("evilbit", {outcome(ok, sa), outcome(ok, sa)}, syn),
             (V{"evilbit.connectivity.works", "evilbit.mark.not_seen"}));
-  EXPECT_EQ(combine("evilbit", {outcome(ok, sa), outcome(ok, nothing)}, syn),
+  EXPECT_EQ(combine("evilbit", {outcome(ok, sa), outcome(ok)}, syn),
             (V{"evilbit.connectivity.broken"}));
   PluginOptions udp{.connect = ConnectMode::dnsudp};
-  Fields answered{{"dns_response_valid", 1}, {"evilbit_data_rev", 1}};
+  Fill answered = [](FlowRecordState& r) {
+    state<DnsChain>(r).response_valid = true;
+    state<EvilChain>(r).data_rev = true;
+  };
   EXPECT_EQ(combine("evilbit", {outcome(ok, answered), outcome(ok, answered)}, udp),
             (V{"evilbit.connectivity.works", "evilbit.mark.seen"}));
-  EXPECT_EQ(combine("udpzero", {outcome(ok, answered), outcome(ok, {{"dns_response_valid", 0}})}),
+  EXPECT_EQ(combine("udpzero", {outcome(ok, answered), outcome(ok)}),
             (V{"udpzero.connectivity.broken"}));
   EXPECT_EQ(combine("udpzero", {outcome(ok, answered), outcome(ok, answered, false)}),
             (V{"pathspider.not_observed"}));

@@ -1,6 +1,6 @@
 // udpzero: a forged DNS query over UDP whose checksum is zero ("not computed", legal
 // for IPv4 only).
-#include "generators/plugins/plugins.hpp"
+#include "measure/plugin.hpp"
 
 namespace pspdr {
 namespace {
@@ -14,18 +14,18 @@ std::vector<Configuration> configurations(const PluginOptions&) {
 
 std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
   for (const Outcome& f : o)
-    if (!f.observed) return {"pathspider.not_observed"};
-  return {connectivity("udpzero", o[0].flow.flag("dns_response_valid"),
-                       o[1].flow.flag("dns_response_valid"))};
+    if (!f.observed()) return {"pathspider.not_observed"};
+  return {connectivity("udpzero", o[0].chain<DnsChain>().response_valid,
+                       o[1].chain<DnsChain>().response_valid)};
 }
 
 }  // namespace
 
-const Plugin udpzero_plugin{
+extern const Plugin udpzero_plugin{
     .name = "udpzero",
     .description = "UDP Zero Checksum",
     .model = SpiderModel::forge,
-    .chains = {"basic", "dns"},
+    .chains = ChainSet::of<BasicChain, DnsChain>(),
     .modes = {ConnectMode::dnsudp},
     .configurations = configurations,
     .combine = combine,

@@ -1,5 +1,5 @@
 // mss: the Maximum Segment Size the target's SYN-ACK carries, against the one sent.
-#include "generators/plugins/plugins.hpp"
+#include "measure/plugin.hpp"
 
 namespace pspdr {
 namespace {
@@ -10,14 +10,15 @@ std::vector<Configuration> configurations(const PluginOptions&) {
 
 std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
   const Outcome& a = o[0];
-  if (!a.observed) return {"pathspider.not_observed"};
-  bool connected = a.flow.flag("tcp_connected");
+  if (!a.observed()) return {"pathspider.not_observed"};
+  bool connected = a.chain<TcpChain>().connected;
   std::vector<std::string> c{connectivity("mss", connected)};
   if (!connected) return c;
-  int64_t local = a.flow.value("mss_value_fwd");
+  const MssChain::State& mss = a.chain<MssChain>();
+  uint64_t local = mss.value_fwd.value_or(0);
   c.push_back("mss.option.local.value:" + std::to_string(local));
-  if (a.flow.get("mss_len_rev")) {
-    int64_t remote = a.flow.value("mss_value_rev");
+  if (mss.len_rev) {
+    uint64_t remote = mss.value_rev.value_or(0);
     c.push_back("mss.option.remote.value:" + std::to_string(remote));
     c.push_back(remote < local    ? "mss.option.received.deflated"
                 : remote == local ? "mss.option.received.unchanged"
@@ -30,11 +31,11 @@ std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions
 
 }  // namespace
 
-const Plugin mss_plugin{
+extern const Plugin mss_plugin{
     .name = "mss",
     .description = "TCP Maximum Segment Size",
     .model = SpiderModel::single,
-    .chains = {"basic", "tcp", "mss"},
+    .chains = ChainSet::of<BasicChain, TcpChain, MssChain>(),
     .modes = {ConnectMode::tcp, ConnectMode::http, ConnectMode::https, ConnectMode::dnstcp},
     .configurations = configurations,
     .combine = combine,

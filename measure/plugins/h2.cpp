@@ -1,5 +1,5 @@
 // h2: HTTP/2, by the h2c upgrade over http and by ALPN over https (libcurl).
-#include "generators/plugins/plugins.hpp"
+#include "measure/plugin.hpp"
 
 namespace pspdr {
 namespace {
@@ -18,11 +18,11 @@ std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions
 
 }  // namespace
 
-const Plugin h2_plugin{
+extern const Plugin h2_plugin{
     .name = "h2",
     .description = "HTTP/2",
     .model = SpiderModel::desynchronized,
-    .chains = {"basic", "tcp"},
+    .chains = ChainSet::of<BasicChain, TcpChain>(),
     .modes = {ConnectMode::http, ConnectMode::https},
     .configurations = configurations,
     .combine = combine,

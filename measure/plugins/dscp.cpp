@@ -1,7 +1,7 @@
 // dscp: Differentiated Services codepoints. PATHspider marks with an iptables rule for
 // the whole system; here each connection's socket carries the mark (IP_TOS /
 // IPV6_TCLASS), so A and B need not take turns.
-#include "generators/plugins/plugins.hpp"
+#include "measure/plugin.hpp"
 
 namespace pspdr {
 namespace {
@@ -15,39 +15,41 @@ std::vector<Configuration> configurations(const PluginOptions& opts) {
 }
 
 // Python's `a or b` on optional marks, as PATHspider writes it: a 0 falls through.
-std::optional<int64_t> either(std::optional<int64_t> a, std::optional<int64_t> b) {
+std::optional<uint8_t> either(std::optional<uint8_t> a, std::optional<uint8_t> b) {
   return a && *a ? a : b;
 }
 
-std::string str(std::optional<int64_t> v) {
+std::string str(std::optional<uint8_t> v) {
   return v ? std::to_string(*v) : "None";
 }
 
 std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
   for (const Outcome& f : o)
-    if (!f.observed) return {"pathspider.not_observed"};
-  auto name = [](const FlowFields& f) {
-    return "dscp." + str(either(f.get("dscp_mark_syn_fwd"), f.get("dscp_mark_data_fwd")));
+    if (!f.observed()) return {"pathspider.not_observed"};
+  auto name = [](const Outcome& f) {
+    const DscpChain::State& d = f.chain<DscpChain>();
+    return "dscp." + str(either(d.syn_fwd, d.data_fwd));
   };
-  auto replymark = [](const FlowFields& f) {
-    return either(f.get("dscp_mark_syn_rev"), f.get("dscp_mark_data_rev"));
+  auto replymark = [](const Outcome& f) {
+    const DscpChain::State& d = f.chain<DscpChain>();
+    return either(d.syn_rev, d.data_rev);
   };
   std::vector<std::string> c;
-  if (auto mark = replymark(o[0].flow)) c.push_back(name(o[0].flow) + ".replymark:" + str(mark));
+  if (auto mark = replymark(o[0])) c.push_back(name(o[0]) + ".replymark:" + str(mark));
   for (const Outcome& f : o.subspan(1)) {
-    c.push_back(connectivity(name(f.flow), o[0].ok(), f.ok()));
-    if (auto mark = replymark(f.flow)) c.push_back(name(f.flow) + ".replymark:" + str(mark));
+    c.push_back(connectivity(name(f), o[0].ok(), f.ok()));
+    if (auto mark = replymark(f)) c.push_back(name(f) + ".replymark:" + str(mark));
   }
   return c;
 }
 
 }  // namespace
 
-const Plugin dscp_plugin{
+extern const Plugin dscp_plugin{
     .name = "dscp",
     .description = "Differentiated Services Codepoints",
     .model = SpiderModel::desynchronized,
-    .chains = {"basic", "dscp", "tcp", "dns"},
+    .chains = ChainSet::of<BasicChain, DscpChain, TcpChain, DnsChain>(),
     .modes = {ConnectMode::http, ConnectMode::tcp, ConnectMode::dnstcp, ConnectMode::dnsudp},
     .takes_codepoints = true,
     .configurations = configurations,

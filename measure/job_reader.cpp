@@ -1,4 +1,4 @@
-#include "shared/job.hpp"
+#include "measure/job_reader.hpp"
 
 #include <arpa/inet.h>
 
@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "shared/address.hpp"
-#include "shared/json_writer.hpp"
 
 namespace pspdr {
 namespace {
@@ -67,13 +66,14 @@ bool parse_port(std::string_view s, int& port) {
   return true;
 }
 
-}  // namespace
-
+// `s` as a JSON string literal, for error messages.
 std::string json_quote(std::string_view s) {
   JsonWriter w;
   w.string_value(s);
   return std::string(w.text());
 }
+
+}  // namespace
 
 bool JobReader::next(Job& job) {
   std::string line;
@@ -108,9 +108,9 @@ void JobReader::parse_ndjson(Job& job) {
     job.error = "not a JSON object";
     return;
   }
-  job.json = job.raw;
-  job.json.erase(job.json.find_last_not_of(" \t\r") + 1);
+  job.object = true;
   for (auto [key, value] : obj) {
+    job.members.emplace_back(std::string(key), simdjson::minify(value));
     if (key == "dip") {
       std::string_view s;
       if (value.get_string().get(s)) {
@@ -169,16 +169,15 @@ void JobReader::parse_csv(Job& job) {
     return;
   }
   // PATHspider's feeder keeps CSV values as strings, dp included.
-  job.json = "{";
+  job.object = true;
   auto add = [&](const char* key, const std::string& v) {
-    if (job.json.size() > 1) job.json += ", ";
-    job.json += json_quote(key) + ": " + json_quote(v);
+    if (!v.empty() || std::string_view(key) == "domain")
+      job.members.emplace_back(key, json_quote(v));
   };
-  if (!job.dip.empty()) add("dip", job.dip);
-  if (!dp.empty()) add("dp", dp);
+  add("dip", job.dip);
+  add("dp", dp);
   add("domain", job.domain);
-  if (!rank.empty()) add("rank", rank);
-  job.json += "}";
+  add("rank", rank);
 }
 
 void JobReader::check_target(Job& job) {
@@ -217,10 +216,10 @@ FinishedJobs FinishedJobs::read(FILE* output, bool by_domain) {
 std::string FinishedJobs::key(const Job& job) const {
   if (by_domain_) return job.domain;
   // A line that was no JSON object was written as {"line": N, "input": ...}.
-  constexpr std::string_view kLine = "{\"line\": ";
-  if (job.json.empty()) return "line " + std::to_string(job.line);
-  if (job.dip.empty() && job.domain.empty() && job.json.starts_with(kLine))
-    return "line " + std::to_string(std::strtoull(job.json.c_str() + kLine.size(), nullptr, 10));
+  if (!job.object) return "line " + std::to_string(job.line);
+  if (job.dip.empty() && job.domain.empty() && !job.members.empty() &&
+      job.members[0].first == "line")
+    return "line " + job.members[0].second;
   return job.dip + " " + std::to_string(job.dp) + " " + job.domain;
 }
 
@@ -231,34 +230,17 @@ bool FinishedJobs::take(const Job& job) {
   return true;
 }
 
-std::string job_with(const Job& job, std::string_view fields, std::string_view replaced) {
-  simdjson::dom::object obj;
-  if (job.json.empty() || json_parser().parse(job.json).get_object().get(obj))
-    return job_with(job, fields);
-  Job rest = job;
-  rest.json = "{";
-  for (auto [key, value] : obj) {
+void begin_result(JsonWriter& w, const Job& job, std::string_view replaced) {
+  w.begin_object();
+  if (!job.object) {
+    w.field("line", job.line);
+    w.field("input", job.raw);
+    return;
+  }
+  for (const auto& [key, value] : job.members) {
     if (key == replaced) continue;
-    if (rest.json.size() > 1) rest.json += ", ";
-    rest.json += json_quote(key) + ": " + simdjson::minify(value);
+    w.quoted_key(key).raw(value);
   }
-  rest.json += "}";
-  return job_with(rest, fields);
-}
-
-std::string job_with(const Job& job, std::string_view fields) {
-  std::string out;
-  if (job.json.empty()) {
-    out = "{\"line\": " + std::to_string(job.line) + ", \"input\": " + json_quote(job.raw);
-  } else {
-    out = job.json;
-    out.pop_back();  // the closing brace
-    out.erase(out.find_last_not_of(" \t") + 1);
-    if (out.back() != '{') out += ",";
-    out += " ";
-  }
-  if (out.back() != ' ' && out.back() != '{') out += ", ";
-  return out + std::string(fields) + "}";
 }
 
 }  // namespace pspdr

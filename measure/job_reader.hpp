@@ -1,5 +1,6 @@
-// Jobs: PATHspider's input, one target per line -- ndjson objects, or its CSV layouts --
-// read as a stream with the line number of each, and the result line a job becomes.
+// The job reader: PATHspider's input, one target per line -- ndjson objects, or its CSV
+// layouts -- read as a stream with the line number of each, and the start of the result
+// line a job becomes. The only JSON parsing in `pspdr measure` happens here.
 #pragma once
 
 #include <cstdint>
@@ -7,12 +8,19 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "shared/json_writer.hpp"
 
 namespace pspdr {
 
 struct Job {
-  uint64_t line = 0;      // 1-based line number in the input
-  std::string json;       // the job as one JSON object (CSV rows become one); "" if none
+  uint64_t line = 0;  // 1-based line number in the input
+  // The job's members as read: key, and value as minified JSON (CSV rows become string
+  // members). Empty with `object` false when the line was no JSON object.
+  std::vector<std::pair<std::string, std::string>> members;
+  bool object = false;
   std::string raw;        // the input line as read, for error reports
   std::string dip;        // "" if absent
   uint8_t family = 0;     // 4 or 6 once dip parsed
@@ -75,14 +83,10 @@ class FinishedJobs {
   std::unordered_map<std::string, uint64_t> remaining_;  // key -> result lines not yet taken
 };
 
-// The job's JSON object with `fields` (e.g. `"conditions": [...]`) added at its end; a
-// line that was not a JSON object becomes {"line": N, "input": "...", FIELDS}.
-std::string job_with(const Job& job, std::string_view fields);
-// The same, with the job's own `replaced` member left out: for a field the result sets
-// anew (the resolver's "dip"), so that no key appears twice.
-std::string job_with(const Job& job, std::string_view fields, std::string_view replaced);
-
-// `s` as a JSON string literal.
-std::string json_quote(std::string_view s);
+// Starts the result line of `job` in `w`: an open object holding the job's members but
+// `replaced` (a field the result sets anew, so that no key appears twice); the caller
+// adds its fields and closes it. A line that was no JSON object starts
+// {"line": N, "input": "..."}.
+void begin_result(JsonWriter& w, const Job& job, std::string_view replaced = {});
 
 }  // namespace pspdr

@@ -1,7 +1,7 @@
 // ecn: Explicit Congestion Notification. The kernel negotiates ECN when
 // net.ipv4.tcp_ecn=1 (A runs with 2: only answer it), so the configurations are
 // system-wide and the spider is synchronized.
-#include "generators/plugins/plugins.hpp"
+#include "measure/plugin.hpp"
 
 namespace pspdr {
 namespace {
@@ -13,21 +13,21 @@ std::vector<Configuration> configurations(const PluginOptions&) {
 std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
   std::vector<std::string> c{connectivity("ecn", o[0].ok(), o[1].ok())};
   for (const Outcome& f : o)
-    if (!f.observed) {
+    if (!f.observed()) {
       c.push_back("pathspider.not_observed");
       break;
     }
   const Outcome& b = o[1];
-  if (b.observed && b.flow.flag("tcp_connected")) {
-    int64_t flags = b.flow.value("tcp_synflags_rev") & tcp_flags::saec;
+  if (b.observed() && b.chain<TcpChain>().connected) {
+    int flags = b.chain<TcpChain>().synflags_rev.value_or(0) & tcp_flags::saec;
     c.push_back(flags == tcp_flags::sae    ? "ecn.negotiation.succeeded"
                 : flags == tcp_flags::saec ? "ecn.negotiation.reflected"
                                            : "ecn.negotiation.failed");
-    for (std::string_view mark : {"ect0", "ect1", "ce"}) {
-      std::string syn = "ecn_" + std::string(mark) + "_syn_rev";
-      std::string data = "ecn_" + std::string(mark) + "_data_rev";
-      bool seen = b.flow.flag(syn) || b.flow.flag(data);
-      c.push_back("ecn.ipmark." + std::string(mark) + (seen ? ".seen" : ".not_seen"));
+    const EcnChain::State& ecn = b.chain<EcnChain>();
+    for (auto [mark, name] : {std::pair{EcnChain::ect0, "ect0"}, std::pair{EcnChain::ect1, "ect1"},
+                              std::pair{EcnChain::ce, "ce"}}) {
+      bool seen = EcnChain::seen(ecn, true, true, mark) || EcnChain::seen(ecn, true, false, mark);
+      c.push_back("ecn.ipmark." + std::string(name) + (seen ? ".seen" : ".not_seen"));
     }
   }
   return c;
@@ -35,11 +35,11 @@ std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions
 
 }  // namespace
 
-const Plugin ecn_plugin{
+extern const Plugin ecn_plugin{
     .name = "ecn",
     .description = "Explicit Congestion Notification",
     .model = SpiderModel::synchronized,
-    .chains = {"basic", "tcp", "ecn"},
+    .chains = ChainSet::of<BasicChain, TcpChain, EcnChain>(),
     .modes = {ConnectMode::http, ConnectMode::https, ConnectMode::tcp, ConnectMode::dnstcp},
     .configurations = configurations,
     .combine = combine,

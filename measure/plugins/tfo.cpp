@@ -1,6 +1,6 @@
 // tfo: TCP Fast Open. A without it, then twice with it: the first B asks for a cookie,
 // the second uses it to carry data on its SYN.
-#include "generators/plugins/plugins.hpp"
+#include "measure/plugin.hpp"
 
 namespace pspdr {
 namespace {
@@ -16,16 +16,16 @@ std::vector<Configuration> configurations(const PluginOptions&) {
 std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
   std::vector<std::string> c{connectivity("tfo", o[0].ok(), o[2].ok())};
   const Outcome& b = o[2];
-  if (!b.ok() || !b.observed) return c;
-  if (b.flow.value("tfo_synclen")) {
+  if (!b.ok() || !b.observed()) return c;
+  const TfoChain::State& tfo = b.chain<TfoChain>();
+  if (tfo.synclen) {
     c.push_back("tfo.cookie.received");
-    int64_t acked = b.flow.value("tfo_ack") - b.flow.value("tfo_seq");
-    int64_t dlen = b.flow.value("tfo_dlen");
-    if (acked == dlen + 1)
+    int64_t acked = int64_t(tfo.ack) - int64_t(tfo.seq);
+    if (acked == tfo.dlen + 1)
       c.push_back("tfo.syndata.acked");
-    else if (acked == 1 && dlen > 0)
+    else if (acked == 1 && tfo.dlen > 0)
       c.push_back("tfo.syndata.not_acked");
-    else if (b.flow.value("tfo_ack") == 0)
+    else if (tfo.ack == 0)
       c.push_back("tfo.syndata.failed");
   } else {
     c.push_back("tfo.cookie.not_received");
@@ -35,11 +35,11 @@ std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions
 
 }  // namespace
 
-const Plugin tfo_plugin{
+extern const Plugin tfo_plugin{
     .name = "tfo",
     .description = "TCP Fast Open",
     .model = SpiderModel::desynchronized,
-    .chains = {"basic", "tcp", "tfo"},
+    .chains = ChainSet::of<BasicChain, TcpChain, TfoChain>(),
     .modes = {ConnectMode::dnstcp, ConnectMode::http, ConnectMode::https},
     .configurations = configurations,
     .combine = combine,

@@ -1,6 +1,6 @@
 // evilbit: the reserved IPv4 flag of RFC 3514, set on forged packets (IPv6 has no
 // such bit: its B packets equal A).
-#include "generators/plugins/plugins.hpp"
+#include "measure/plugin.hpp"
 
 namespace pspdr {
 namespace {
@@ -12,29 +12,30 @@ std::vector<Configuration> configurations(const PluginOptions&) {
 
 std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions& opts) {
   for (const Outcome& f : o)
-    if (!f.observed) return {"pathspider.not_observed"};
+    if (!f.observed()) return {"pathspider.not_observed"};
   bool syn = opts.connect == ConnectMode::tcpsyn;
-  auto connected = [&](const FlowFields& f) {
-    if (!syn) return f.flag("dns_response_valid");
-    auto flags = f.get("tcp_synflags_rev");
+  auto connected = [&](const Outcome& f) {
+    if (!syn) return f.chain<DnsChain>().response_valid;
+    auto flags = f.chain<TcpChain>().synflags_rev;
     return flags && (*flags & tcp_flags::sa) == tcp_flags::sa;
   };
-  bool b = connected(o[1].flow);
-  std::vector<std::string> c{connectivity("evilbit", connected(o[0].flow), b)};
-  if (b)
-    c.push_back(o[1].flow.flag(syn ? "evilbit_syn_rev" : "evilbit_data_rev")
-                    ? "evilbit.mark.seen"
-                    : "evilbit.mark.not_seen");
+  bool b = connected(o[1]);
+  std::vector<std::string> c{connectivity("evilbit", connected(o[0]), b)};
+  if (b) {
+    const EvilChain::State& evil = o[1].chain<EvilChain>();
+    c.push_back((syn ? evil.syn_rev : evil.data_rev).value_or(false) ? "evilbit.mark.seen"
+                                                                     : "evilbit.mark.not_seen");
+  }
   return c;
 }
 
 }  // namespace
 
-const Plugin evilbit_plugin{
+extern const Plugin evilbit_plugin{
     .name = "evilbit",
     .description = "Evil bit connectivity testing",
     .model = SpiderModel::forge,
-    .chains = {"basic", "dns", "tcp", "evil"},
+    .chains = ChainSet::of<BasicChain, DnsChain, TcpChain, EvilChain>(),
     .modes = {ConnectMode::tcpsyn, ConnectMode::dnsudp},
     .configurations = configurations,
     .combine = combine,

@@ -1,0 +1,23 @@
+#include "measure/observer_thread.hpp"
+
+namespace pspdr {
+
+ObserverThread::ObserverThread(std::unique_ptr<PacketSource> source, const ChainSet& chains,
+                               const ObserverOptions& opts, int wakeup)
+    : source_(std::move(source)) {
+  for (uint32_t q = 0; q < source_->queues(); ++q) {
+    sinks_.push_back(std::make_unique<FlowBatchSink>(chains));
+    sinks_.back()->wake_on_hand_over(wakeup);
+  }
+  thread_ = std::thread([this, chains, opts] {
+    run_live(*source_, chains, opts, LiveOptions{.report_problems = false},  // the spider's to say
+             *this, stop_);
+  });
+}
+
+void ObserverThread::finish() {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace pspdr
