@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -164,13 +165,16 @@ bool read_opt_out(const std::string& path, std::vector<std::string>& out) {
   return true;
 }
 
-// The plugin directories $PSPDR_PLUGIN_PATH names.
+// The plugin directories $PSPDR_PLUGIN_PATH names; as in $PATH, one that does not
+// exist is skipped (an explicit --plugin-dir must exist).
 std::vector<std::string> plugin_path() {
   std::vector<std::string> dirs;
   const char* env = std::getenv("PSPDR_PLUGIN_PATH");
   for (std::string_view rest = env ? env : ""; !rest.empty();) {
     size_t colon = rest.find(':');
-    if (colon) dirs.emplace_back(rest.substr(0, colon));
+    std::string dir(rest.substr(0, colon));
+    std::error_code err;
+    if (!dir.empty() && std::filesystem::is_directory(dir, err)) dirs.push_back(dir);
     rest = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
   }
   return dirs;

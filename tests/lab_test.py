@@ -142,7 +142,8 @@ while s.recv(4096): pass
         t = target("dscp-drop", family)
         check(not tos_fetch(t, 0xC0) and tos_fetch(t, 0),
               f"dscp-drop IPv{family}: fails with DSCP 48, works with 0")
-    for b, family in (("transparent", 6), ("mss-clamp", 4), ("mss-clamp", 6)):
+    for b, family in (("transparent", 6), ("mss-clamp", 4), ("mss-clamp", 6),
+                      ("tcpopt-strip", 4), ("tcpopt-strip", 6)):
         check(curl(target(b, family)) == "1.1 200", f"{b} IPv{family}: HTTP works")
     for b in ("transparent", "tfo-strip"):
         for _ in range(2):  # the first earns a cookie, the second carries data on its SYN
@@ -197,7 +198,7 @@ print(json.dumps({{
     tcpdump.wait()
     records = [json.loads(line) for line in sh(
         str(build / "cli/pspdr"), "observe", "-q", "-i", str(pcap), "basic", "tcp", "ecn",
-        "dscp", "mss", "tfo", check=True).stdout.splitlines()]
+        "dscp", "mss", "tfo", "tcpopt", check=True).stdout.splitlines()]
 
     def flows(job):
         return sorted((f for f in records if f["dip"] == job["dip"] and f["proto"] == 6
@@ -227,6 +228,12 @@ print(json.dumps({{
     tfo = flows(target("transparent"))[-1]
     check(tfo["tfo_synclen"] == 8 and tfo["tfo_dlen"] > 0 and tfo["tfo_ack"] - tfo["tfo_seq"]
           == tfo["tfo_dlen"] + 1, "transparent: TFO cookie used, data on the SYN acked")
+    # The client offers all three options; the target answers those its SYN still had.
+    options = {(b, fam): tuple(flows(target(b, fam))[0][f"tcpopt_{o}"] for o in ("ts", "ws", "sack"))
+               for b, fam in (("transparent", 4), ("tcpopt-strip", 4), ("tcpopt-strip", 6))}
+    check(options == {("transparent", 4): (True, True, True), ("tcpopt-strip", 4):
+                      (None, True, None), ("tcpopt-strip", 6): (None, True, None)},
+          f"tcpopt-strip: no timestamps or SACK-permitted come back, window scale does: {options}")
     stripped = flows(target("tfo-strip"))[-1]
     check(stripped["tfo_synclen"] == 0 and stripped["tfo_dlen"] == 0,
           "tfo-strip: no cookie ever arrives")

@@ -18,9 +18,15 @@ faults:     least privilege (the spider and its generators run as nobody with on
             left after each stop; a full disk stops the run with a clear message, and
             --resume finishes it once there is room; the capture interface going down
             pauses the campaign until it is up again, and every job still has its line.
+plugins:    the out-of-tree example plugin (docs/examples/tcpopt) built against the
+            headers `meson install` puts in place, found with pkg-config, loaded with
+            --plugin-dir and $PSPDR_PLUGIN_PATH: its conditions equal the lab's truth
+            and its sysctls are restored; a plugin built for another API version, and a
+            shared object that is no plugin, are refused with one line naming the file.
 """
 import json
 import os
+import shutil
 import random
 import signal
 import subprocess
@@ -73,6 +79,24 @@ def measure(status, jobs, *args, input_text=None, popen=False):
     return p, [json.loads(line) for line in p.stdout.splitlines()]
 
 
+def check_truth(label, p, jobs, results):
+    """Every job has its line, and its conditions are the lab's truth."""
+    check(p.returncode == 0 and len(results) == len(jobs),
+          f"{label}: {len(results)} results for {len(jobs)} jobs")
+    wrong = Counter()
+    for r in results:
+        if r.get("expected_conditions") is None:
+            continue  # a flapping path promises nothing
+        if r["conditions"] != r["expected_conditions"]:
+            wrong[r["lab_behaviour"]] += 1
+            if wrong[r["lab_behaviour"]] == 1:
+                print(f"      {r['lab_behaviour']} {r['dip']}: got {r['conditions']}, "
+                      f"expected {r['expected_conditions']}")
+    checked = sum(r.get("expected_conditions") is not None for r in results)
+    check(not wrong, f"{label}: conditions of {checked} targets equal the lab's truth"
+          + (f" (wrong: {dict(wrong)})" if wrong else ""))
+
+
 def conditions_test(status):
     runs = [("ecn", "http", None), ("ecn", "tcp", None), ("ecn", "dnstcp", None),
             ("dscp", "http", None), ("dscp", "tcp", None), ("dscp", "dnsudp", None),
@@ -88,20 +112,7 @@ def conditions_test(status):
         p, results = measure(status, jobs, "-w", "50", "--timeout", "2", "--output-flows",
                              plugin, "--connect", mode)
         label = f"{plugin} --connect {mode}" + (f" (dp {port})" if port else "")
-        check(p.returncode == 0 and len(results) == len(jobs),
-              f"{label}: {len(results)} results for {len(jobs)} jobs")
-        wrong = Counter()
-        for r in results:
-            if r.get("expected_conditions") is None:
-                continue  # a flapping path promises nothing
-            if r["conditions"] != r["expected_conditions"]:
-                wrong[r["lab_behaviour"]] += 1
-                if wrong[r["lab_behaviour"]] == 1:
-                    print(f"      {r['lab_behaviour']} {r['dip']}: got {r['conditions']}, "
-                          f"expected {r['expected_conditions']}")
-        checked = sum(r.get("expected_conditions") is not None for r in results)
-        check(not wrong, f"{label}: conditions of {checked} targets equal the lab's truth"
-              + (f" (wrong: {dict(wrong)})" if wrong else ""))
+        check_truth(label, p, jobs, results)
     check(sysctl(status["client_netns"], "net.ipv4.tcp_ecn") == ecn_before,
           f"net.ipv4.tcp_ecn restored ({ecn_before})")
     # dnsresolv: the resolver's CSV (rank,domain) becomes jobs with the lab's addresses,
@@ -130,6 +141,60 @@ def conditions_test(status):
           f"dnsresolv: a job's own dip is replaced, not repeated ({lines})")
     check(hostile in by_domain.get(hostile, {}).get("error", ""),
           "dnsresolv: a name with a quote and a backslash is written as valid JSON")
+
+
+def plugins_test(status):
+    work = Path(tempfile.mkdtemp(prefix="pspdr-plugins-"))
+    try:
+        dest = work / "dest"
+        subprocess.run(["meson", "install", "-C", str(build), "--destdir", str(dest),
+                        "--no-rebuild", "--quiet"], check=True, capture_output=True)
+        pc = next(dest.rglob("pspdr-plugin.pc")).parent
+        env = dict(os.environ, PKG_CONFIG_PATH=str(pc), PKG_CONFIG_SYSROOT_DIR=str(dest))
+        cflags = subprocess.run(["pkg-config", "--cflags", "pspdr-plugin"], env=env, check=True,
+                                capture_output=True, text=True).stdout.split()
+        built = work / "tcpopt"
+        for cmd in (["meson", "setup", str(built), str(source / "docs/examples/tcpopt")],
+                    ["ninja", "-C", str(built)]):
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            check(p.returncode == 0, "example plugin: " + " ".join(cmd[:2]) + (
+                "" if p.returncode == 0 else ": " + p.stdout[-2000:] + p.stderr[-2000:]))
+        so = next(built.glob("*.so"), None)
+        check(so is not None and so.name == "tcpopt.so", "example plugin: tcpopt.so built")
+        before = {n: sysctl(status["client_netns"], n) for n in (
+            "net.ipv4.tcp_timestamps", "net.ipv4.tcp_window_scaling", "net.ipv4.tcp_sack")}
+        for mode, how in (("http", ["--plugin-dir", str(built)]), ("tcp", [])):
+            jobs = [json.loads(line) for line in
+                    lab("jobs", "--plugin", "tcpopt", "--connect", mode).splitlines()]
+            if not how:  # the environment variable instead (a missing entry is skipped)
+                os.environ["PSPDR_PLUGIN_PATH"] = f"/nonexistent:{built}"
+            p, results = measure(status, jobs, *how, "-w", "50", "--timeout", "2", "tcpopt",
+                                 "--connect", mode)
+            os.environ.pop("PSPDR_PLUGIN_PATH", None)
+            check_truth(f"tcpopt --connect {mode} ({'--plugin-dir' if how else 'PSPDR_PLUGIN_PATH'})",
+                        p, jobs, results)
+        after = {n: sysctl(status["client_netns"], n) for n in before}
+        check(after == before, f"tcpopt's sysctls restored ({after})")
+
+        # Refused: another API version, and a shared object with no plugin in it.
+        for name, body, expect in (
+                ("old", '#include "measure/plugin.hpp"\nextern "C" const pspdr::PluginEntry '
+                        'pspdr_plugin_entry = {pspdr::kPluginApiVersion + 1, '
+                        'sizeof(pspdr::Outcome), sizeof(pspdr::ConnectionRequest), nullptr};\n',
+                 "built for plugin API version"),
+                ("none", "int nothing_here;\n", "not a pspdr plugin")):
+            d = work / name
+            d.mkdir()
+            (d / "p.cpp").write_text(body)
+            subprocess.run(["c++", "-shared", "-fPIC", *cflags, str(d / "p.cpp"), "-o",
+                            str(d / f"{name}.so")], check=True)
+            p = subprocess.run([pspdr, "measure", "--plugin-dir", str(d), "--help"],
+                               capture_output=True, text=True)
+            lines = p.stderr.strip().splitlines()
+            check(p.returncode == 1 and len(lines) == 1 and expect in lines[0]
+                  and f"{name}.so" in lines[0], f"plugin {name}.so refused: {lines}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def scale_test(status):
@@ -356,12 +421,12 @@ def faults_test(status):
     after_stop("interface down", proc)
 
 
-targets = {"conditions": 60, "scale": 10000, "kill": 200, "faults": 200}[what]
+targets = {"conditions": 60, "scale": 10000, "kill": 200, "faults": 200, "plugins": 60}[what]
 try:
     print(lab("up", "--targets", str(targets), "--seed", "5"), end="")
     status = dict(line.split("=", 1) for line in lab("status").splitlines())
     {"conditions": conditions_test, "scale": scale_test, "kill": kill_test,
-     "faults": faults_test}[what](status)
+     "faults": faults_test, "plugins": plugins_test}[what](status)
 finally:
     print(lab("down"), end="")
 print(f"{len(failures)} failed" if failures else "measure test passed")

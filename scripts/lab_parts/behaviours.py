@@ -22,6 +22,9 @@ class Connection:
     tfo: bool = False            # TCP Fast Open requested
     evil: bool = False           # IPv4 evil bit set (forged)
     udp_zero_checksum: bool = False
+    # SYN options the client's kernel adds (net.ipv4.tcp_timestamps, tcp_window_scaling,
+    # tcp_sack; all on by default)
+    options: frozenset = frozenset({"ts", "ws", "sack"})
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Path:
     dscp_at_target: Optional[int] = None  # None: as sent
     mss_rewritten: Optional[int] = None   # MSS of SYN-ACKs as they reach the client
     tfo_option_passes: bool = True
+    options_removed: frozenset = frozenset()  # SYN options the target never sees
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,10 @@ def _tfo_strip(conn, family, path):
     path.tfo_option_passes = False
 
 
+def _tcpopt_strip(conn, family, path):
+    path.options_removed = frozenset({"ts", "sack"})
+
+
 def _evil_drop(conn, family, path):
     if conn.evil and family == 4:
         path.reaches = False
@@ -128,6 +136,13 @@ BEHAVIOURS = [
     Behaviour("tfo-strip", "overwrites TCP Fast Open options (kinds 34 and 254) with NOPs",
               (("to", "reset tcp option fastopen reset tcp option 254"),
                ("from", "reset tcp option fastopen reset tcp option 254")), _tfo_strip),
+    # A target only answers the options the client's SYN offered, so its SYN-ACK has none
+    # of those removed on the way there.
+    Behaviour("tcpopt-strip",
+              "overwrites the timestamp and SACK-permitted options of SYNs to the target "
+              "with NOPs",
+              (("to", "tcp flags & (syn|ack) == syn reset tcp option timestamp "
+                      "reset tcp option sack-perm"),), _tcpopt_strip),
     Behaviour("evil-drop", "drops IPv4 packets with the evil bit (RFC 3514) set",
               (("to", "ip frag-off & 0x8000 != 0 drop"),), _evil_drop, families=(4,)),
     Behaviour("udp-zero-drop", "drops UDP packets whose checksum is zero",

@@ -75,6 +75,9 @@ def predict(conn: Connection, mode: Mode, family: int, behaviour: str) -> dict:
         "tfo_cookie": conn.tfo and answered and path.tfo_option_passes,
         "evilbit_rev": False,  # no kernel sets it
         "dns_response_valid": reaches and mode.dns,
+        # the target's SYN-ACK carries an option when the SYN that reached it offered it
+        **{"tcpopt_" + o: answered and o in conn.options - path.options_removed
+           for o in ("ts", "ws", "sack")},
     }
 
 
@@ -172,6 +175,21 @@ def tfo_combine(flows, job):
     return conditions
 
 
+def tcpopt_combine(flows, job):
+    # PATHspider's tcpopt (its master branch): A with no option, then ts, ws, sack alone.
+    names = (("tsopt", "ts"), ("wsopt", "ws"), ("sack", "sack"))
+    conditions = [connectivity(name, ok(flows[0]), ok(flows[i + 1]))
+                  for i, (name, _) in enumerate(names)]
+    for i, (name, option) in enumerate(names):
+        if flows[i + 1]["tcp_connected"]:
+            conditions.append(f"{name}.negotiation." + (
+                "succeeded" if flows[i + 1]["tcpopt_" + option] else "failed"))
+    if flows[0]["tcp_connected"]:
+        conditions += [f"{name}.unsolicited." + seen(flows[0]["tcpopt_" + option])
+                       for name, option in names]
+    return conditions
+
+
 def udpzero_combine(flows, job):
     return [connectivity("udpzero", flows[0]["dns_response_valid"],
                          flows[1]["dns_response_valid"])]
@@ -198,6 +216,10 @@ def plugins(codepoint=48):
                                            Connection(tfo=True)), tfo_combine),
         "udpzero": Plugin(("dnsudp",), (Connection(), Connection(udp_zero_checksum=True)),
                           udpzero_combine),
+        # Built out of tree (docs/examples/tcpopt), loaded with --plugin-dir.
+        "tcpopt": Plugin(("http", "https", "tcp", "dnstcp"),
+                         tuple(Connection(options=frozenset(o))
+                               for o in ((), ("ts",), ("ws",), ("sack",))), tcpopt_combine),
     }
 
 
