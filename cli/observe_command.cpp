@@ -41,7 +41,7 @@ const char* g_prog = "pspdr observe";  // the front end in use, for messages
 constexpr const char* kUsage =
     "usage: %1$s [-h] [--list-chains] -i SOURCE [--output FILE] [--idle-timeout S]\n"
     "       %2$*3$s [--expiry-timeout S] [--max-flows N] [--workers N] [--queues N]\n"
-    "       %2$*3$s [--cores LIST] [--duration S] [-q] [CHAIN ...]\n"
+    "       %2$*3$s [--cores LIST] [--duration S] [--stats] [-q] [CHAIN ...]\n"
     "\n"
     "Passively observe packets and write one flow record per flow (ndjson), with the\n"
     "fields of the chosen chains, exactly as PATHspider's observer would.\n"
@@ -78,6 +78,8 @@ constexpr const char* kUsage =
     "  --queues N            live sources: receive queues, one worker core each (default 1)\n"
     "  --cores LIST          pin workers to these CPUs, e.g. 2,3 or 2-5\n"
     "  --duration S          live sources: stop after S seconds (default: at SIGINT/SIGTERM)\n"
+    "  --stats               live sources: the statistics line every second even when\n"
+    "                        standard error is no terminal (a log)\n"
     "  -q, --quiet           no progress or statistics on standard error\n"
     "\n"
     "Statistics go to standard error: at the end (packets, non-IP, short or malformed,\n"
@@ -140,6 +142,7 @@ struct Settings {
   std::string eal;  // DPDK EAL arguments
   uint32_t mbufs = DpdkOptions{}.mbufs;
   bool quiet = false;
+  bool stats = false;  // --stats: the live statistics line whatever stderr is
   std::vector<std::string> chains;
 };
 
@@ -202,7 +205,7 @@ int observe_live(const Settings& s, const ChainSet& chains, PacketSource& source
   if (!s.quiet) std::fprintf(stderr, "%s: capturing on %s\n", g_prog, source.describe().c_str());
 
   LiveOptions live = s.live;
-  live.stats_each_second = !s.quiet && isatty(STDERR_FILENO);
+  live.stats_each_second = !s.quiet && (s.stats || isatty(STDERR_FILENO));
   NdjsonOutput records(chains, source.queues(), file_output(out));
   LiveResult r = run_live(source, chains, s.opts, live, records, stop_requested);
   if (!r.output_ok)
@@ -239,6 +242,7 @@ int observe_command(int argc, char** argv) {
     kDpdk,
     kEal,
     kMbufs,
+    kStats,
   };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
@@ -257,6 +261,7 @@ int observe_command(int argc, char** argv) {
       {"dpdk", required_argument, nullptr, kDpdk},
       {"eal", required_argument, nullptr, kEal},
       {"mbufs", required_argument, nullptr, kMbufs},
+      {"stats", no_argument, nullptr, kStats},
       {"quiet", no_argument, nullptr, 'q'},
       {nullptr, 0, nullptr, 0},
   };
@@ -335,6 +340,9 @@ int observe_command(int argc, char** argv) {
         else if (arg != "auto")
           return usage_error("bad --xdp-mode '" + arg +
                              "' (auto, native, generic, zero-copy, copy)");
+        break;
+      case kStats:
+        s.stats = true;
         break;
       case 'q':
         s.quiet = true;

@@ -21,7 +21,10 @@ class ObserverThread final : public LiveOutput {
   // handed over.
   ObserverThread(std::unique_ptr<PacketSource> source, const ChainSet& chains,
                  const ObserverOptions& opts, int wakeup);
-  ~ObserverThread() override { finish(); }
+  ~ObserverThread() override {
+    finish();
+    take([](const Flow&) {});  // batches no one took (a run cut short) are freed
+  }
 
   // Stops capturing; every flow still held is handed over first.
   void finish();

@@ -90,7 +90,9 @@ sleep 2
 
 ip netns exec "$a" tcpdump -i "$client_iface" -w "$work/ref.pcap" -U 2>"$work/tcpdump.log" &
 pids="$!"
-ip netns exec "$a" "$observe" "${source_args[@]}" --output "$work/live.ndjson" "${chains[@]}" 2>"$work/observe.log" &
+# --stats: the statistics thread reads the source's counters every second while the
+# worker counts (ThreadSanitizer watches that in build-tsan).
+ip netns exec "$a" "$observe" "${source_args[@]}" --stats --output "$work/live.ndjson" "${chains[@]}" 2>"$work/observe.log" &
 observer=$!
 pids="$pids $observer"
 for _ in $(seq 100); do
