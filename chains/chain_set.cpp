@@ -22,7 +22,8 @@ ChainSet ChainSet::from_names(std::span<const std::string> names) {
   ChainSet set;
   for (const std::string& n : names) {
     auto id = Chains::find(n);
-    if (!id) throw std::invalid_argument("unknown chain '" + n + "' (see --list-chains)");
+    if (!id || *id == kLoadedChain)
+      throw std::invalid_argument("unknown chain '" + n + "' (see --list-chains)");
     set.add(*id);
   }
   return set;
@@ -30,13 +31,14 @@ ChainSet ChainSet::from_names(std::span<const std::string> names) {
 
 std::vector<std::string_view> ChainSet::names() const {
   std::vector<std::string_view> out;
-  for (uint8_t id : ids()) out.push_back(Chains::names[id]);
+  for (uint8_t id : ids()) out.push_back(id == kLoadedChain ? loaded_->name : Chains::names[id]);
   return out;
 }
 
 ChainSet ChainSet::all() {
   ChainSet set;
-  for (uint8_t id = 0; id < Chains::count; ++id) set.add(id);
+  for (uint8_t id = 0; id < Chains::count; ++id)
+    if (id != kLoadedChain) set.add(id);
   return set;
 }
 

@@ -26,6 +26,17 @@ class ChainSet {
     (set.add(Chains::id_of<C>()), ...);
     return set;
   }
+  // These chains and, last, C: a chain of a loaded plugin's own (chains/loaded.hpp).
+  template <class C>
+  ChainSet with_loaded() const {
+    ChainSet set = *this;
+    set.loaded_ = LoadedChain::hooks_of<C>();
+    set.add(kLoadedChain);
+    return set;
+  }
+  // The loaded chain among them, or nullptr; LoadedChain::active must be it while
+  // records are made or written.
+  const LoadedChainHooks* loaded() const { return loaded_; }
 
   std::span<const uint8_t> ids() const { return {ids_, count_}; }
   bool empty() const { return count_ == 0; }
@@ -65,6 +76,7 @@ class ChainSet {
 
   uint8_t ids_[Chains::count] = {};
   uint8_t count_ = 0;
+  const LoadedChainHooks* loaded_ = nullptr;
   Phase ip_, icmp_, tcp_, udp_;
 };
 

@@ -17,6 +17,7 @@
 #include "chains/ecn.hpp"
 #include "chains/evil.hpp"
 #include "chains/icmp.hpp"
+#include "chains/loaded.hpp"
 #include "chains/mss.hpp"
 #include "chains/tcp.hpp"
 #include "chains/tcpopt.hpp"
@@ -53,6 +54,10 @@ struct ChainList {
     Part<false> every_packet;
     Part<true> syn_only;
   };
+
+  // Whether C is a chain of the list (a loaded plugin's own chain is not).
+  template <class C>
+  static constexpr bool has = (std::is_same_v<C, Chains> || ...);
 
   // Chain C's id: its place in the list.
   template <class C>
@@ -153,9 +158,11 @@ struct ChainList {
   }
 };
 
-// PATHspider's chains in its own order, then the project's additions.
+// PATHspider's chains in its own order, then the project's additions; last the place of
+// a loaded plugin's own chain, which no name selects.
 using Chains = ChainList<BasicChain, TcpChain, EcnChain, DscpChain, EvilChain, IcmpChain, MssChain,
-                         TfoChain, UdpChain, DnsChain, TcpoptChain>;
+                         TfoChain, UdpChain, DnsChain, TcpoptChain, LoadedChain>;
+constexpr uint8_t kLoadedChain = Chains::id_of<LoadedChain>();
 using FlowRecordState = Chains::Record;
 
 }  // namespace pspdr

@@ -96,6 +96,7 @@ constexpr const char* kUsage =
 void list_chains() {
   std::printf("The following chains are available:\n\n");
   for (uint8_t id = 0; id < Chains::count; ++id) {
+    if (id == kLoadedChain) continue;  // a loaded plugin's, not selectable by name
     Chains::describe(
         id, [](std::string_view name, std::string_view summary, std::span<const FieldDoc> fields) {
           std::printf("%-8.*s %.*s\n", int(name.size()), name.data(), int(summary.size()),

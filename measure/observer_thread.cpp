@@ -5,6 +5,8 @@ namespace pspdr {
 ObserverThread::ObserverThread(std::unique_ptr<PacketSource> source, const ChainSet& chains,
                                const ObserverOptions& opts, int wakeup)
     : source_(std::move(source)) {
+  // The plugin's own chain, if it brought one: the only one of this process.
+  if (chains.loaded()) LoadedChain::active = chains.loaded();
   for (uint32_t q = 0; q < source_->queues(); ++q) {
     sinks_.push_back(std::make_unique<FlowBatchSink>(chains));
     sinks_.back()->wake_on_hand_over(wakeup);

@@ -44,10 +44,14 @@ struct Outcome {
 
   bool ok() const { return connection.state == SpdrState::ok; }
   bool observed() const { return flow.has_value(); }
-  // Chain C's part of the flow record (C among the plugin's chains); only when observed().
+  // Chain C's part of the flow record (C among the plugin's chains, or its loaded
+  // chain); only when observed().
   template <class C>
   const typename C::State& chain() const {
-    return Chains::state_of<C>(flow->rec);
+    if constexpr (Chains::has<C>)
+      return Chains::state_of<C>(flow->rec);
+    else
+      return LoadedChain::state_of<C>(Chains::state_of<LoadedChain>(flow->rec));
   }
 };
 
@@ -67,7 +71,7 @@ struct Plugin {
   std::string_view name;
   std::string_view description;
   SpiderModel model;
-  ChainSet chains;                 // ChainSet::of<BasicChain, TcpChain, ...>()
+  ChainSet chains;  // ChainSet::of<BasicChain, TcpChain, ...>(), .with_loaded<OwnChain>()
   std::vector<ConnectMode> modes;  // supported connection modes; the first is the default
   bool takes_codepoints = false;   // accepts --codepoint
   std::vector<Configuration> (*configurations)(const PluginOptions& opts);

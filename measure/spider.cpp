@@ -61,22 +61,21 @@ class Spider {
         configs_(s.plugin->configurations(s.plugin_options)),
         synchronized_(s.plugin->model == SpiderModel::synchronized),
         generators_(std::move(parts.generators)),
-        pool_(*generators_),
-        configurator_(pool_.shared()),
+        configurator_(generators_->shared()),
         opt_out_(s.opt_out) {
     // The first configuration is set before anything runs: a missing privilege is found
     // now, not after the first round of connections.
     configurator_.apply(configs_[0].sysctls);
     cleanup_ =
         add_cleanup([](void* shared) { Configurator::restore(*static_cast<SharedState*>(shared)); },
-                    &pool_.shared());
+                    &generators_->shared());
     ObserverOptions opts;
     // A connection is over after its timeout; an idle flow is then over too. Records
     // equal PATHspider's either way, they only come out sooner.
     opts.idle_timeout = s.timeout + 2;
     flow_wait_ = opts.idle_timeout + opts.expiry_timeout + 3;
     observer_ = std::make_unique<ObserverThread>(std::move(parts.source), s.plugin->chains, opts,
-                                                 pool_.shared().spider_wakeup);
+                                                 generators_->shared().spider_wakeup);
   }
   ~Spider() { run_cleanup(cleanup_); }
 
@@ -110,7 +109,6 @@ class Spider {
   std::vector<Configuration> configs_;
   bool synchronized_;
   std::unique_ptr<Generators> generators_;
-  Generators& pool_;
   Configurator configurator_;
   uint64_t cleanup_ = 0;
   OptOut opt_out_;
@@ -241,8 +239,8 @@ void Spider::send_queued() {
     req.timeout_ms = uint32_t(s_.timeout * 1000);
     std::snprintf(req.domain, sizeof req.domain, "%s", job->job.domain.c_str());
     if (configs_[config].apply) configs_[config].apply(req, s_.plugin_options, config);
-    size_t g = next_generator_++ % pool_.size();
-    if (!pool_.channel(g).requests.push(req)) {
+    size_t g = next_generator_++ % generators_->size();
+    if (!generators_->channel(g).requests.push(req)) {
       ring_full_ = true;
       break;
     }
@@ -251,8 +249,8 @@ void Spider::send_queued() {
     queued_.pop_front();
     tokens_ -= 1;
   }
-  for (size_t g = 0; g < pool_.size(); ++g)
-    if (pushed[g]) wake(pool_.shared().generator_wakeups[g]);
+  for (size_t g = 0; g < generators_->size(); ++g)
+    if (pushed[g]) wake(generators_->shared().generator_wakeups[g]);
 }
 
 // How long the loop may sleep when nothing wakes it: until the rate limit lets the next
@@ -270,8 +268,8 @@ int Spider::idle_ms() const {
 
 void Spider::collect_results() {
   ConnectionResult r;
-  for (size_t g = 0; g < pool_.size(); ++g) {
-    while (pool_.channel(g).results.pop(std::span<ConnectionResult>(&r, 1)) == 1) {
+  for (size_t g = 0; g < generators_->size(); ++g) {
+    while (generators_->channel(g).results.pop(std::span<ConnectionResult>(&r, 1)) == 1) {
       auto it = in_flight_.find(r.id);
       if (it == in_flight_.end()) continue;  // of a generator already given up on
       InFlight f = it->second;
@@ -279,7 +277,7 @@ void Spider::collect_results() {
       on_result(f, r);
     }
   }
-  for (size_t g : pool_.restart_dead()) {
+  for (size_t g : generators_->restart_dead()) {
     ++result_.generator_restarts;
     std::fprintf(stderr,
                  "pspdr measure: generator %zu died; its connections are marked failed "
@@ -449,7 +447,7 @@ SpiderResult Spider::run() {
       merger_.forget(realtime_seconds() - 120);  // nobody's: traffic other than ours
       next_forget = Clock::now() + std::chrono::seconds(10);
     }
-    sleep_until_woken(pool_.shared().spider_wakeup, idle_ms());
+    sleep_until_woken(generators_->shared().spider_wakeup, idle_ms());
   }
   observer_->finish();  // the last flows are written as the observer stops
   take_flows();

@@ -18,11 +18,12 @@ faults:     least privilege (the spider and its generators run as nobody with on
             left after each stop; a full disk stops the run with a clear message, and
             --resume finishes it once there is room; the capture interface going down
             pauses the campaign until it is up again, and every job still has its line.
-plugins:    the out-of-tree example plugin (docs/examples/tcpopt) built against the
-            headers `meson install` puts in place, found with pkg-config, loaded with
-            --plugin-dir and $PSPDR_PLUGIN_PATH: its conditions equal the lab's truth
-            and its sysctls are restored; a plugin built for another API version, and a
-            shared object that is no plugin, are refused with one line naming the file.
+plugins:    the out-of-tree example plugins (docs/examples: tcpopt, and hops with a chain
+            of its own) built against the headers `meson install` puts in place, found
+            with pkg-config, loaded with --plugin-dir and $PSPDR_PLUGIN_PATH: their
+            conditions equal the lab's truth and tcpopt's sysctls are restored; a
+            plugin built for another API version, and a shared object that is no
+            plugin, are refused with one line naming the file.
 """
 import json
 import os
@@ -153,21 +154,22 @@ def plugins_test(status):
         env = dict(os.environ, PKG_CONFIG_PATH=str(pc), PKG_CONFIG_SYSROOT_DIR=str(dest))
         cflags = subprocess.run(["pkg-config", "--cflags", "pspdr-plugin"], env=env, check=True,
                                 capture_output=True, text=True).stdout.split()
-        built = work / "tcpopt"
-        for cmd in (["meson", "setup", str(built), str(source / "docs/examples/tcpopt")],
-                    ["ninja", "-C", str(built)]):
-            p = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            check(p.returncode == 0, "example plugin: " + " ".join(cmd[:2]) + (
-                "" if p.returncode == 0 else ": " + p.stdout[-2000:] + p.stderr[-2000:]))
-        so = next(built.glob("*.so"), None)
-        check(so is not None and so.name == "tcpopt.so", "example plugin: tcpopt.so built")
+        built = {}
+        for name in ("tcpopt", "hops"):
+            built[name] = work / name
+            for cmd in (["meson", "setup", str(built[name]), str(source / "docs/examples" / name)],
+                        ["ninja", "-C", str(built[name])]):
+                p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                check(p.returncode == 0, f"example plugin {name}: " + " ".join(cmd[:2]) + (
+                    "" if p.returncode == 0 else ": " + p.stdout[-2000:] + p.stderr[-2000:]))
+            check((built[name] / f"{name}.so").exists(), f"example plugin: {name}.so built")
         before = {n: sysctl(status["client_netns"], n) for n in (
             "net.ipv4.tcp_timestamps", "net.ipv4.tcp_window_scaling", "net.ipv4.tcp_sack")}
-        for mode, how in (("http", ["--plugin-dir", str(built)]), ("tcp", [])):
+        for mode, how in (("http", ["--plugin-dir", str(built["tcpopt"])]), ("tcp", [])):
             jobs = [json.loads(line) for line in
                     lab("jobs", "--plugin", "tcpopt", "--connect", mode).splitlines()]
             if not how:  # the environment variable instead (a missing entry is skipped)
-                os.environ["PSPDR_PLUGIN_PATH"] = f"/nonexistent:{built}"
+                os.environ["PSPDR_PLUGIN_PATH"] = f"/nonexistent:{built['tcpopt']}"
             p, results = measure(status, jobs, *how, "-w", "50", "--timeout", "2", "tcpopt",
                                  "--connect", mode)
             os.environ.pop("PSPDR_PLUGIN_PATH", None)
@@ -175,6 +177,22 @@ def plugins_test(status):
                         p, jobs, results)
         after = {n: sysctl(status["client_netns"], n) for n in before}
         check(after == before, f"tcpopt's sysctls restored ({after})")
+
+        # hops brings its own chain: the SYN-ACK's TTL, 64 at the lab's targets, one
+        # less past the middlebox.
+        jobs = [json.loads(line) for line in lab("jobs", "--plugin", "mss").splitlines()]
+        for j in jobs:
+            if j["expected_conditions"] is not None:
+                j["expected_conditions"] = (["hops.connectivity.offline"]
+                                            if j["lab_behaviour"] == "offline" else
+                                            ["hops.connectivity.online", "hops.synack.ttl:63",
+                                             "hops.synack.distance:1"])
+        p, results = measure(status, jobs, "--plugin-dir", str(built["hops"]), "-w", "50",
+                             "--timeout", "2", "--output-flows", "hops", "--connect", "tcp")
+        check_truth("hops (its own chain)", p, jobs, results)
+        check(all(f.get("synack_ttl") == 63 for r in results for f in r.get("flows", [])
+                  if f.get("tcp_connected")),
+              "hops: its chain's field is in each flow record (synack_ttl 63)")
 
         # Refused: another API version, and a shared object with no plugin in it.
         for name, body, expect in (

@@ -41,9 +41,11 @@ std::vector<std::string> combine(std::span<const Outcome> o, const pspdr::Plugin
     const char* name;
     uint8_t kind;
   };
-  const Option options[] = {{"tsopt", opt::timestamps}, {"wsopt", opt::ws}, {"sack", opt::sack_permitted}};
+  const Option options[] = {
+      {"tsopt", opt::timestamps}, {"wsopt", opt::ws}, {"sack", opt::sack_permitted}};
   std::vector<std::string> c;
-  for (size_t i = 0; i < 3; ++i) c.push_back(connectivity(options[i].name, o[0].ok(), o[i + 1].ok()));
+  for (size_t i = 0; i < 3; ++i)
+    c.push_back(connectivity(options[i].name, o[0].ok(), o[i + 1].ok()));
   for (const Outcome& f : o)
     if (!f.observed()) {
       c.push_back("pathspider.not_observed");
