@@ -21,7 +21,7 @@
 #include "measure/plugin.hpp"
 #include "measure/resolver.hpp"
 #include "measure/spider.hpp"
-#include "observer/cleanup.hpp"
+#include "shared/cleanup.hpp"
 #include "observer/interface.hpp"
 #include "shared/privileges.hpp"
 

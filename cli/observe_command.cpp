@@ -24,7 +24,7 @@
 #include "cli/options.hpp"
 #include "cli/trace_input.hpp"
 #include "observer/af_packet_source.hpp"
-#include "observer/cleanup.hpp"
+#include "shared/cleanup.hpp"
 #include "observer/dpdk_source.hpp"
 #include "observer/live_pipeline.hpp"
 #include "observer/observer.hpp"

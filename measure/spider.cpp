@@ -15,7 +15,7 @@
 #include "measure/opt_out.hpp"
 #include "measure/result_writer.hpp"
 #include "observer/af_packet_source.hpp"
-#include "observer/cleanup.hpp"
+#include "shared/cleanup.hpp"
 #include "observer/interface.hpp"
 #include "observer/record_writer.hpp"
 #include "shared/clock.hpp"

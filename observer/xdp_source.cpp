@@ -21,7 +21,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "observer/cleanup.hpp"
+#include "shared/cleanup.hpp"
 #include "observer/xdp_redirect_bpf.h"
 #include "shared/clock.hpp"
 #include "shared/wakeup.hpp"

@@ -9,7 +9,7 @@
 // keep working.
 //
 // The program is detached by the destructor and, through the process-wide cleanups
-// (observer/cleanup.hpp), on exit() and on the SIGINT/SIGTERM that end the process once
+// (shared/cleanup.hpp), on exit() and on the SIGINT/SIGTERM that end the process once
 // it called handle_stop_signals(). Construct and destroy a source in the same network
 // namespace; construct sources from one thread at a time (libbpf's and libxdp's log
 // hooks are process-wide).

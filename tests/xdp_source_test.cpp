@@ -38,7 +38,7 @@
 #include <thread>
 #include <vector>
 
-#include "observer/cleanup.hpp"
+#include "shared/cleanup.hpp"
 #include "observer/xdp_source.hpp"
 #include "shared/builder.hpp"
 #include "shared/packet.hpp"

@@ -1,4 +1,4 @@
-#include "observer/cleanup.hpp"
+#include "shared/cleanup.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
