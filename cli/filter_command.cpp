@@ -29,9 +29,10 @@ constexpr const char* kUsage =
     R"(usage: pspdr filter [-h] [--csv-input] [--dp PORT] [--input F] [--output F]
 
 Pre-process a target list: read PATHspider jobs, write the usable ones (ndjson), one
-per target. Lines that are not usable jobs (not JSON, no "dip", a bad address, a target
-already listed, a wrong number of CSV fields) are reported on standard error with their
-line number and left out.
+per target. Lines that are not usable jobs (not JSON, a bad address, a target already
+listed, a wrong number of CSV fields) are reported on standard error with their line
+number and left out. Jobs without "dip" pass, as in PATHspider (a domain list for
+dnsresolv).
 
 optional arguments:
   -h, --help     show this help message and exit
@@ -88,8 +89,8 @@ int filter_command(int argc, char** argv) {
     if (in) options::close_input(in);
     return exit_status::failure;
   }
-  // A CSV resolver list (rank,domain) has no addresses yet: that is not an error here.
-  JobReader reader(in, csv ? JobFormat::csv : JobFormat::ndjson, !csv);
+  // A job without an address (a domain for dnsresolv) is not an error here.
+  JobReader reader(in, csv ? JobFormat::csv : JobFormat::ndjson, false);
   bool ok = true;
   JsonWriter w;
   for (Job job; reader.next(job);) {

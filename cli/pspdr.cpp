@@ -44,9 +44,9 @@ void usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    usage(stderr);
-    return pspdr::exit_status::usage;
+  if (argc < 2) {  // as PATHspider: its help, and success
+    usage(stdout);
+    return pspdr::exit_status::ok;
   }
   std::string_view cmd = argv[1];
   if (cmd == "-h" || cmd == "--help") {

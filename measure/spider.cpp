@@ -36,9 +36,13 @@ struct JobState {
   double flow_deadline = 0;  // realtime; set when every connection has its result
 };
 
-// The job's port; PATHspider's default where the job names none.
-uint16_t dport(const Job& job) {
-  return uint16_t(job.dp >= 0 ? job.dp : 80);
+// The job's port; where it names none, the mode's (PATHspider's 80 for http, 443 for
+// https; DNS's 53, where PATHspider fails the job; 80 otherwise).
+uint16_t dport(const Job& job, ConnectMode mode) {
+  if (job.dp >= 0) return uint16_t(job.dp);
+  return mode == ConnectMode::https                                        ? 443
+         : mode == ConnectMode::dnstcp || mode == ConnectMode::dnsudp ? 53
+                                                                          : 80;
 }
 
 struct InFlight {
@@ -233,7 +237,7 @@ void Spider::send_queued() {
     req.id = next_id_;
     req.family = job->job.family;
     std::memcpy(req.addr, job->job.addr, 16);
-    req.dport = dport(job->job);
+    req.dport = dport(job->job, s_.plugin_options.connect);
     req.mode = s_.plugin_options.connect;
     req.forge = s_.plugin->model == SpiderModel::forge;
     req.timeout_ms = uint32_t(s_.timeout * 1000);
@@ -310,7 +314,7 @@ void Spider::on_result(const InFlight& f, const ConnectionResult& r) {
   if (r.sport) {
     uint8_t proto = s_.plugin_options.connect == ConnectMode::dnsudp ? 17 : 6;
     job->keys[f.config] =
-        merge_key(job->job.family, job->job.addr, r.sport, dport(job->job), proto);
+        merge_key(job->job.family, job->job.addr, r.sport, dport(job->job, s_.plugin_options.connect), proto);
     if (auto flow =
             merger_.connection(job->keys[f.config], r.started, r.finished, Waiter{job, f.config}))
       attach(job, f.config, std::move(*flow));

@@ -89,7 +89,7 @@ TEST(Plugins, DscpFollowsPythonsOr) {
   // http: marks on SYN and data both ways; the target reflects 48.
   Fill a = marks(0, 0, 0, 0), b = marks(48, 48, 48, 48);
   EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(ok, b)}),
-            (V{"dscp.0.replymark:0", "dscp.48.connectivity.works", "dscp.48.replymark:48"}));
+            (V{"dscp.48.connectivity.works", "dscp.0.replymark:0", "dscp.48.replymark:48"}));
   // tcp mode: no data marks, so a zero SYN mark falls through to None.
   Fill a_tcp = marks(0, std::nullopt, 0, std::nullopt);
   Fill b_bleached = marks(48, std::nullopt, 0, std::nullopt);
@@ -97,9 +97,14 @@ TEST(Plugins, DscpFollowsPythonsOr) {
             (V{"dscp.48.connectivity.works"}));
   Fill b_dropped = marks(48, std::nullopt, std::nullopt, std::nullopt);
   EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(timeout, b_dropped)}),
-            (V{"dscp.0.replymark:0", "dscp.48.connectivity.broken"}));
+            (V{"dscp.48.connectivity.broken", "dscp.0.replymark:0"}));
   EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(ok, b, false)}),
             (V{"pathspider.not_observed"}));
+  // Several codepoints: every connectivity condition, then every reply mark.
+  PluginOptions two{.codepoints = {48, 8}};
+  EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(ok, b), outcome(ok, marks(8, 8, 8, 8))}, two),
+            (V{"dscp.48.connectivity.works", "dscp.8.connectivity.works", "dscp.0.replymark:0",
+               "dscp.48.replymark:48", "dscp.8.replymark:8"}));
 }
 
 TEST(Plugins, Mss) {
@@ -147,6 +152,7 @@ TEST(Plugins, H2UsesTheNegotiatedVersion) {
   b.connection.http_version = 11;
   EXPECT_EQ(combine("h2", {outcome(ok), b})[1], "h2.upgrade.failed");
   EXPECT_EQ(combine("h2", {outcome(timeout), outcome(timeout)}), (V{"h2.connectivity.offline"}));
+  EXPECT_EQ(combine("h2", {outcome(timeout), b}), (V{"h2.connectivity.transient"}));
 }
 
 TEST(Plugins, ForgedOnes) {
@@ -159,6 +165,8 @@ TEST(Plugins, ForgedOnes) {
             (V{"evilbit.connectivity.works", "evilbit.mark.not_seen"}));
   EXPECT_EQ(combine("evilbit", {outcome(ok, sa), outcome(ok)}, syn),
             (V{"evilbit.connectivity.broken"}));
+  EXPECT_EQ(combine("evilbit", {outcome(ok), outcome(ok, sa)}, syn),
+            (V{"evilbit.connectivity.transient"}));  // a mark only with works
   PluginOptions udp{.connect = ConnectMode::dnsudp};
   Fill answered = [](FlowRecordState& r) {
     state<DnsChain>(r).response_valid = true;

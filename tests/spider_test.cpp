@@ -193,10 +193,11 @@ struct Campaign {
 // Runs the spider on `input`; `before` may feed packets it captures first.
 Campaign run(const std::string& input, std::function<Act(const std::string&)> act,
              std::vector<std::string> opt_out = {},
-             const std::function<void(FedSource&)>& before = {}) {
+             const std::function<void(FedSource&)>& before = {},
+             ConnectMode mode = ConnectMode::tcp) {
   SpiderSettings s;
   s.plugin = find_plugin("mss");
-  s.plugin_options.connect = ConnectMode::tcp;
+  s.plugin_options.connect = mode;
   s.interface = "";  // the test's source: no interface to check
   s.workers = 4;
   s.timeout = 1;
@@ -227,6 +228,7 @@ struct Result {
   std::string dip;
   std::vector<std::string> conditions;
   std::vector<int64_t> flow_sp;  // each flow's observed source port, -1 if not observed
+  std::vector<int64_t> flow_dp;  // and destination port
   std::vector<int64_t> states;
   std::string error;
 };
@@ -245,6 +247,7 @@ Result parse(const std::string& line) {
     for (auto f : a) {
       int64_t sp;
       r.flow_sp.push_back(f["sp"].get(sp) ? -1 : sp);
+      r.flow_dp.push_back(f["dp"].get(sp) ? -1 : sp);
       r.states.push_back(int64_t(f["spdr_state"]));
     }
   return r;
@@ -328,6 +331,17 @@ TEST(Spider, EveryInputLineYieldsOneResultLine) {
   EXPECT_EQ(errors, 5u);
   EXPECT_EQ(by_dip(r)["198.51.100.1"].conditions, kOnline);
   EXPECT_EQ(by_dip(r)["203.0.113.9"].error, "opted out");
+}
+
+// A job without "dp" goes to its connection mode's port (https: 443), as PATHspider's.
+TEST(Spider, AJobWithoutAPortGoesToItsModesPort) {
+  std::string input = "{\"dip\": \"198.51.100.1\"}\n{\"dip\": \"198.51.100.2\", \"dp\": 8443}\n";
+  Campaign r = run(
+      input, [](const std::string&) { return Act::answer; }, {}, {}, ConnectMode::https);
+  auto res = by_dip(r);
+  EXPECT_EQ(res["198.51.100.1"].flow_dp, (std::vector<int64_t>{443}));
+  EXPECT_EQ(res["198.51.100.2"].flow_dp, (std::vector<int64_t>{8443}));
+  EXPECT_EQ(res["198.51.100.1"].conditions, kOnline);
 }
 
 // The merger alone: either order, the time window, giving up.

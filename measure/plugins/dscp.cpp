@@ -34,12 +34,11 @@ std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions
     const DscpChain::State& d = f.chain<DscpChain>();
     return either(d.syn_rev, d.data_rev);
   };
+  // PATHspider's order: the connectivity conditions, then the reply marks, A's first.
   std::vector<std::string> c;
-  if (auto mark = replymark(o[0])) c.push_back(name(o[0]) + ".replymark:" + str(mark));
-  for (const Outcome& f : o.subspan(1)) {
-    c.push_back(connectivity(name(f), o[0].ok(), f.ok()));
+  for (const Outcome& f : o.subspan(1)) c.push_back(connectivity(name(f), o[0].ok(), f.ok()));
+  for (const Outcome& f : o)
     if (auto mark = replymark(f)) c.push_back(name(f) + ".replymark:" + str(mark));
-  }
   return c;
 }
 

@@ -19,9 +19,9 @@ std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions
     auto flags = f.chain<TcpChain>().synflags_rev;
     return flags && (*flags & tcp_flags::sa) == tcp_flags::sa;
   };
-  bool b = connected(o[1]);
-  std::vector<std::string> c{connectivity("evilbit", connected(o[0]), b)};
-  if (b) {
+  bool a = connected(o[0]), b = connected(o[1]);
+  std::vector<std::string> c{connectivity("evilbit", a, b)};
+  if (a && b) {  // only with works, as PATHspider
     const EvilChain::State& evil = o[1].chain<EvilChain>();
     c.push_back((syn ? evil.syn_rev : evil.data_rev).value_or(false) ? "evilbit.mark.seen"
                                                                      : "evilbit.mark.not_seen");

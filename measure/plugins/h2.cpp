@@ -11,7 +11,7 @@ std::vector<Configuration> configurations(const PluginOptions&) {
 
 std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
   std::vector<std::string> c{connectivity("h2", o[0].ok(), o[1].ok())};
-  if (o[1].ok())
+  if (o[0].ok() && o[1].ok())  // only with works, as PATHspider
     c.push_back(o[1].connection.http_version == 20 ? "h2.upgrade.success" : "h2.upgrade.failed");
   return c;
 }

@@ -122,13 +122,9 @@ def dscp_combine(flows, job):
     def replymark(f):
         return f["dscp_mark_syn_rev"] or f["dscp_mark_data_rev"]
 
-    conditions = []
-    if replymark(flows[0]) is not None:
-        conditions.append(f"{name(flows[0])}.replymark:{replymark(flows[0])}")
-    for f in flows[1:]:
-        conditions.append(connectivity(name(f), ok(flows[0]), ok(f)))
-        if replymark(f) is not None:
-            conditions.append(f"{name(f)}.replymark:{replymark(f)}")
+    conditions = [connectivity(name(f), ok(flows[0]), ok(f)) for f in flows[1:]]
+    conditions += [f"{name(f)}.replymark:{replymark(f)}" for f in flows
+                   if replymark(f) is not None]
     return conditions
 
 
@@ -139,14 +135,14 @@ def evilbit_combine(flows, job):
         conn = [f["tcp_synflags_rev"] is not None and
                 f["tcp_synflags_rev"] & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK for f in flows]
     conditions = [connectivity("evilbit", conn[0], conn[1])]
-    if conn[1]:
+    if conn[0] and conn[1]:
         conditions.append("evilbit.mark." + seen(flows[1]["evilbit_rev"]))
     return conditions
 
 
 def h2_combine(flows, job):
     conditions = [connectivity("h2", ok(flows[0]), ok(flows[1]))]
-    if ok(flows[1]):
+    if ok(flows[0]) and ok(flows[1]):
         upgrades = job["mode"] == "https" or job["dp"] == H2C_PORT
         conditions.append("h2.upgrade." + ("success" if upgrades else "failed"))
     return conditions
