@@ -21,8 +21,8 @@
 #include "measure/plugin.hpp"
 #include "measure/resolver.hpp"
 #include "measure/spider.hpp"
-#include "shared/cleanup.hpp"
 #include "observer/interface.hpp"
+#include "shared/cleanup.hpp"
 #include "shared/privileges.hpp"
 
 namespace pspdr {

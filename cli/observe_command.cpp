@@ -24,13 +24,13 @@
 #include "cli/options.hpp"
 #include "cli/trace_input.hpp"
 #include "observer/af_packet_source.hpp"
-#include "shared/cleanup.hpp"
 #include "observer/dpdk_source.hpp"
 #include "observer/live_pipeline.hpp"
 #include "observer/observer.hpp"
 #include "observer/pipeline.hpp"
 #include "observer/trace_file.hpp"
 #include "observer/xdp_source.hpp"
+#include "shared/cleanup.hpp"
 #include "shared/privileges.hpp"
 
 namespace pspdr {

@@ -15,9 +15,9 @@
 #include "measure/opt_out.hpp"
 #include "measure/result_writer.hpp"
 #include "observer/af_packet_source.hpp"
-#include "shared/cleanup.hpp"
 #include "observer/interface.hpp"
 #include "observer/record_writer.hpp"
+#include "shared/cleanup.hpp"
 #include "shared/clock.hpp"
 #include "shared/wakeup.hpp"
 
@@ -40,9 +40,9 @@ struct JobState {
 // https; DNS's 53, where PATHspider fails the job; 80 otherwise).
 uint16_t dport(const Job& job, ConnectMode mode) {
   if (job.dp >= 0) return uint16_t(job.dp);
-  return mode == ConnectMode::https                                        ? 443
+  return mode == ConnectMode::https                                   ? 443
          : mode == ConnectMode::dnstcp || mode == ConnectMode::dnsudp ? 53
-                                                                          : 80;
+                                                                      : 80;
 }
 
 struct InFlight {
@@ -313,8 +313,8 @@ void Spider::on_result(const InFlight& f, const ConnectionResult& r) {
   if (r.state != SpdrState::ok) ++result_.failed;
   if (r.sport) {
     uint8_t proto = s_.plugin_options.connect == ConnectMode::dnsudp ? 17 : 6;
-    job->keys[f.config] =
-        merge_key(job->job.family, job->job.addr, r.sport, dport(job->job, s_.plugin_options.connect), proto);
+    job->keys[f.config] = merge_key(job->job.family, job->job.addr, r.sport,
+                                    dport(job->job, s_.plugin_options.connect), proto);
     if (auto flow =
             merger_.connection(job->keys[f.config], r.started, r.finished, Waiter{job, f.config}))
       attach(job, f.config, std::move(*flow));

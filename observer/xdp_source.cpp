@@ -21,8 +21,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "shared/cleanup.hpp"
 #include "observer/xdp_redirect_bpf.h"
+#include "shared/cleanup.hpp"
 #include "shared/clock.hpp"
 #include "shared/wakeup.hpp"
 

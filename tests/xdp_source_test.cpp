@@ -38,9 +38,9 @@
 #include <thread>
 #include <vector>
 
-#include "shared/cleanup.hpp"
 #include "observer/xdp_source.hpp"
 #include "shared/builder.hpp"
+#include "shared/cleanup.hpp"
 #include "shared/packet.hpp"
 
 namespace pspdr {
