@@ -7,25 +7,32 @@
 
 namespace pspdr {
 
-// One write() per line; if it cannot be written whole, a regular file is cut back to its
-// last complete line, and the run stops saying so.
-void ResultWriter::write_line() {
-  std::string_view text = w_.text();
-  const int fd = fileno(out_);
-  const off_t start = std::fflush(out_) == 0 ? lseek(fd, 0, SEEK_CUR) : -2;  // -1: a pipe
-  for (size_t done = 0; start != -2 && done < text.size();) {
+namespace {
+
+// Writes all of `text` to `fd`; if it cannot, a regular file is cut back to where it
+// was (`start`; a pipe, -1, cannot be) and errno says why.
+bool write_whole(int fd, std::string_view text, off_t start) {
+  for (size_t done = 0; done < text.size();) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int err = n < 0 ? errno : ENOSPC;
       if (start >= 0 && ftruncate(fd, start) == 0) lseek(fd, start, SEEK_SET);
       errno = err;
-      ok_ = false;
-      break;
+      return false;
     }
     done += size_t(n);
   }
-  if (start == -2) ok_ = false;
+  return true;
+}
+
+}  // namespace
+
+// One write() per line, so the output holds complete lines only; on a failure the run
+// stops saying so.
+void ResultWriter::write_line() {
+  const int fd = fileno(out_);
+  ok_ = std::fflush(out_) == 0 && write_whole(fd, w_.text(), lseek(fd, 0, SEEK_CUR));
   if (ok_) {
     ++lines_;
     return;

@@ -32,6 +32,7 @@ struct JobState {
   Job job;
   std::vector<Outcome> outcomes;  // one per configuration
   std::vector<MergeKey> keys;     // each connection's flow key, once it has a result
+  uint16_t dport = 0;             // where its connections go
   size_t observed = 0;
   double flow_deadline = 0;  // realtime; set when every connection has its result
 };
@@ -182,6 +183,7 @@ void Spider::admit() {
     }
     st->outcomes.resize(configs_.size());
     st->keys.resize(configs_.size());
+    st->dport = dport(j, s_.plugin_options.connect);
     ++connecting_;
     to_start_.push_back(st.get());
     active_.push_back(std::move(st));
@@ -237,7 +239,7 @@ void Spider::send_queued() {
     req.id = next_id_;
     req.family = job->job.family;
     std::memcpy(req.addr, job->job.addr, 16);
-    req.dport = dport(job->job, s_.plugin_options.connect);
+    req.dport = job->dport;
     req.mode = s_.plugin_options.connect;
     req.forge = s_.plugin->model == SpiderModel::forge;
     req.timeout_ms = uint32_t(s_.timeout * 1000);
@@ -313,8 +315,7 @@ void Spider::on_result(const InFlight& f, const ConnectionResult& r) {
   if (r.state != SpdrState::ok) ++result_.failed;
   if (r.sport) {
     uint8_t proto = s_.plugin_options.connect == ConnectMode::dnsudp ? 17 : 6;
-    job->keys[f.config] = merge_key(job->job.family, job->job.addr, r.sport,
-                                    dport(job->job, s_.plugin_options.connect), proto);
+    job->keys[f.config] = merge_key(job->job.family, job->job.addr, r.sport, job->dport, proto);
     if (auto flow =
             merger_.connection(job->keys[f.config], r.started, r.finished, Waiter{job, f.config}))
       attach(job, f.config, std::move(*flow));
