@@ -18,7 +18,8 @@ namespace {
 // The job as a line, its "dp" set to `dp` (replacing any it had, as PATHspider's
 // filter) unless `dp` is -1.
 void write_job(JsonWriter& w, const Job& job, int dp) {
-  begin_result(w, job, dp >= 0 ? "dp" : "");
+  static constexpr std::string_view kDp[] = {"dp"};
+  begin_result(w, job, dp >= 0 ? std::span(kDp) : std::span<const std::string_view>());
   if (dp >= 0) w.field("dp", dp);
   w.end_object();
   w.end_line();

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -33,8 +34,9 @@ constexpr const char* kProg = "pspdr measure";
 constexpr const char* kUsage =
     R"(usage: pspdr measure [-h] [-i INTERFACE] [-w WORKERS] [--input INPUTFILE] [--csv-input]
                      [--output OUTPUTFILE] [--output-flows] [--timeout S] [--rate N]
-                     [--generators N] [--opt-out FILE] [--resume] [--plugin-dir DIR] [-q]
-                     PLUGIN [--connect MODE] ...
+                     [--generators N] [--opt-out FILE] [--resume] [--plugin-dir DIR]
+                     [--public-address ADDR] [--asn N] [-q]
+                     PLUGIN [--connect MODE] [--timeout S] ...
 
 Perform a PATHspider measurement: for each job (a target: dip, dp, domain), connect
 with the plugin's baseline configuration (A) and its experimental ones (B), observe
@@ -43,16 +45,20 @@ derives, e.g. "ecn.connectivity.works". Every input job yields one output line.
 
 optional arguments:
   -h, --help            show this help message and exit (PLUGIN --help: the plugin's)
-  -i, --interface IFACE the interface the observer captures on, where the traffic
-                        leaves (AF_PACKET; must be up). (Default: eth0)
+  -i, --interface IFACE the interface the observer captures on; connections leave
+                        from its first IPv4 and IPv6 addresses ("sip"), as
+                        PATHspider binds them (AF_PACKET; must be up). (Default: eth0)
   -w, --workers N       jobs measured at once. (Default: 100)
   --input INPUTFILE     jobs, one JSON object per line. (Default: standard input)
   --csv-input, --csv    the input is CSV: dip,dp,domain[,rank] (or rank,domain
                         for dnsresolv)
   --output OUTPUTFILE   where results go. (Default: standard output)
-  --output-flows        add each connection's flow record ("flows", with config:
-                        0 = A, 1..n = B, and spdr_state: 0 OK, 1 TIMEOUT, 2 FAILED)
-  --timeout S           seconds a connection may take. (Default: 5)
+  --output-flows        add "flow_results" (each connection's flow record with its
+                        config: 0 = A, 1..n = B, spdr_state: 0 OK, 1 FAILED,
+                        2 TIMEOUT, 3 SKIPPED, spdr_start, spdr_stop, jobId) and
+                        "missed_flows", as PATHspider 2.0.1
+  --timeout S           seconds a connection may take; also a plugin option, as
+                        PATHspider's (ecn --timeout 10). (Default: 5)
   --rate N              connections started per second, at most; 0 = no limit.
                         (Default: 1000, polite to the targets' networks)
   --generators N        generator processes making the connections. (Default: 2)
@@ -64,7 +70,15 @@ optional arguments:
   --plugin-dir DIR      load the plugins (*.so) built out of tree in DIR; also
                         every directory in $PSPDR_PLUGIN_PATH (':'-separated).
                         See docs/plugins.md
+  --public-address ADDR the vantage point's address as seen from outside, per
+                        family ("sip_public", in "path"). (Default: its own, "sip";
+                        PATHspider looks it up online, pspdr never contacts others)
+  --asn N               the vantage point's AS number ("sip_asn", in "path")
   -q, --quiet           no progress line and no summary on standard error
+
+Every line is the job with what PATHspider 2.0.1 adds: sip, path ([sip, sip_public
+where it differs, AS of sip, AS of the job's dip_asn or info.ASN, dip]), sip_public,
+sip_asn, time {from, to} and conditions. See docs/measure.md.
 
 Targets must be unicast: jobs naming an unspecified, broadcast, multicast or reserved
 address are written with an error and never contacted.
@@ -87,7 +101,7 @@ void print_usage() {
 }
 
 void print_plugin_usage(const Plugin& p) {
-  std::printf("usage: pspdr measure [OPTIONS] %.*s [--connect MODE]%s\n\n%.*s.\n\n",
+  std::printf("usage: pspdr measure [OPTIONS] %.*s [--connect MODE] [--timeout S]%s\n\n%.*s.\n\n",
               int(p.name.size()), p.name.data(), p.takes_codepoints ? " [--codepoint N ...]" : "",
               int(p.description.size()), p.description.data());
   std::printf("Connection modes (--connect; the first is the default):");
@@ -180,29 +194,59 @@ std::vector<std::string> plugin_path() {
   return dirs;
 }
 
-// PLUGIN's own options: --connect, --codepoint.
+// As PATHspider's argparse says it, naming every plugin there is.
+std::string unknown_plugin(const std::string& name) {
+  std::string choices;
+  for (const Plugin* p : plugins())
+    choices += (choices.empty() ? "'" : ", '") + std::string(p->name) + "'";
+  return "argument PLUGIN: invalid choice: '" + name + "' (choose from " + choices + ")";
+}
+
+// The plugin's arguments (after its name), "--opt=value" split in two as argparse does.
+std::vector<std::string> split_equals(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    size_t eq = a.find('=');
+    if (a.starts_with("--") && eq != std::string_view::npos) {
+      args.emplace_back(a.substr(0, eq));
+      args.emplace_back(a.substr(eq + 1));
+    } else {
+      args.emplace_back(a);
+    }
+  }
+  return args;
+}
+
+// PLUGIN's own options: --connect, --timeout, --codepoint.
 int parse_plugin_args(int argc, char** argv, SpiderSettings& s) {
   const Plugin& p = *s.plugin;
   s.plugin_options.connect = p.modes.front();
   if (p.takes_codepoints) s.plugin_options.codepoints = {48};
   bool codepoints_given = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
+  std::vector<std::string> args = split_equals(argc, argv);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    bool has_value = i + 1 < args.size();
     if (a == "-h" || a == "--help") {
       print_plugin_usage(p);
       return exit_status::ok;
     }
-    if (a == "--connect" && i + 1 < argc) {
-      auto m = parse_mode(argv[++i]);
+    if (a == "--connect" && has_value) {
+      auto m = parse_mode(args[++i]);
       if (!m || std::find(p.modes.begin(), p.modes.end(), *m) == p.modes.end())
-        return usage_error("plugin " + std::string(p.name) + " has no connection mode '" + argv[i] +
+        return usage_error("plugin " + std::string(p.name) + " has no connection mode '" + args[i] +
                            "'");
       s.plugin_options.connect = *m;
+    } else if (a == "--timeout" && has_value) {
+      if (!options::parse_seconds(args[++i].c_str(), s.timeout) || s.timeout > 3600)
+        return usage_error("bad --timeout '" + args[i] + "'");
     } else if (a == "--codepoint" && p.takes_codepoints) {
       if (!codepoints_given) s.plugin_options.codepoints.clear();
       codepoints_given = true;
       int n = 0;
-      while (i + 1 < argc && argv[i + 1][0] != '-' && options::parse_count(argv[i + 1], 0, 63, n)) {
+      while (i + 1 < args.size() && args[i + 1][0] != '-' &&
+             options::parse_count(args[i + 1].c_str(), 0, 63, n)) {
         s.plugin_options.codepoints.push_back(n);
         ++i;
       }
@@ -227,7 +271,9 @@ int measure_command(int argc, char** argv) {
     kGenerators,
     kOptOut,
     kResume,
-    kPluginDir
+    kPluginDir,
+    kPublicAddress,
+    kAsn
   };
   static const option long_opts[] = {
       {"help", no_argument, nullptr, 'h'},
@@ -244,6 +290,8 @@ int measure_command(int argc, char** argv) {
       {"opt-out", required_argument, nullptr, kOptOut},
       {"resume", no_argument, nullptr, kResume},
       {"plugin-dir", required_argument, nullptr, kPluginDir},
+      {"public-address", required_argument, nullptr, kPublicAddress},
+      {"asn", required_argument, nullptr, kAsn},
       {"quiet", no_argument, nullptr, 'q'},
       {nullptr, 0, nullptr, 0},
   };
@@ -252,6 +300,8 @@ int measure_command(int argc, char** argv) {
   std::string input, output;
   bool csv = false, quiet = false, resume = false, help = false;
   std::vector<std::string> plugin_dirs = plugin_path();
+  std::vector<std::string> public_addresses;
+  std::optional<int64_t> asn;
   optind = 1;
   opterr = 0;
   // '+': options end at PLUGIN; what follows is the plugin's.
@@ -303,6 +353,16 @@ int measure_command(int argc, char** argv) {
       case kPluginDir:
         plugin_dirs.push_back(arg);
         break;
+      case kPublicAddress:
+        public_addresses.push_back(arg);
+        break;
+      case kAsn: {
+        uint64_t n = 0;
+        if (!options::parse_count(optarg, 0, 4294967295ull, n))
+          return usage_error("bad --asn '" + arg + "' (an AS number, 0 to 4294967295)");
+        asn = int64_t(n);
+        break;
+      }
       case 'q':
         quiet = true;
         break;
@@ -322,9 +382,9 @@ int measure_command(int argc, char** argv) {
   }
   if (resume && (output.empty() || output == "-"))
     return usage_error("--resume continues an --output FILE: name it");
-  if (optind >= argc) return usage_error("no PLUGIN given");
+  if (optind >= argc) return usage_error("no PLUGIN given (--help lists them all)");
   s.plugin = find_plugin(argv[optind]);
-  if (!s.plugin) return usage_error(std::string("unknown plugin '") + argv[optind] + "'");
+  if (!s.plugin) return usage_error(unknown_plugin(argv[optind]));
   if (int rc = parse_plugin_args(argc - optind, argv + optind, s); rc >= 0) return rc;
 
   bool resolver = s.plugin->model == SpiderModel::resolver;
@@ -333,6 +393,10 @@ int measure_command(int argc, char** argv) {
     std::fprintf(stderr, "%s: %s\n", kProg, problem.c_str());
     return exit_status::failure;
   }
+  if (!resolver) s.vantage = VantagePoint::of_interface(s.interface);
+  s.vantage.asn = asn;
+  for (const std::string& a : public_addresses)
+    if (!s.vantage.set_public(a)) return usage_error("bad --public-address '" + a + "'");
   FinishedJobs finished;
   if (resume) s.finished = &finished;
   FILE* in = options::open_input(kProg, input);

@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "generators/generator.hpp"
+#include "shared/log.hpp"
 
 namespace {
 
@@ -32,8 +33,12 @@ constexpr Command kCommands[] = {
 void usage(FILE* out) {
   std::fprintf(
       out,
-      "usage: pspdr [-h] [--version] COMMAND ...\n\n"
+      "usage: pspdr [-h] [--version] [--verbose] COMMAND ...\n\n"
       "PATHspider will spider the paths: A/B measurement of Internet path transparency.\n\n"
+      "options:\n"
+      "  -h, --help   show this help message and exit\n"
+      "  --version    print the version and exit\n"
+      "  --verbose    debug logging on standard error (each connection of each job)\n\n"
       "Commands:\n");
   for (const Command& c : kCommands)
     std::fprintf(out, "  %-12.*s %.*s\n", int(c.name.size()), c.name.data(), int(c.help.size()),
@@ -44,6 +49,11 @@ void usage(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "--verbose") {
+    pspdr::log::verbose = true;
+    --argc;
+    ++argv;
+  }
   if (argc < 2) {  // as PATHspider: its help, and success
     usage(stdout);
     return pspdr::exit_status::ok;

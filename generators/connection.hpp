@@ -24,14 +24,16 @@ enum class ConnectMode : uint8_t {
   tcpsyn,  // forged SYN (raw forge)
 };
 
-// PATHspider's spdr_state values.
-enum class SpdrState : uint8_t { ok = 0, timeout = 1, failed = 2, skipped = 3 };
+// PATHspider 2.0.1's spdr_state values (its code's, base.py; its manual swaps 1 and 2).
+enum class SpdrState : uint8_t { ok = 0, failed = 1, timeout = 2, skipped = 3 };
 
 struct ConnectionRequest {
   uint64_t id = 0;  // the spider's handle, echoed in the result
   uint8_t family = 4;
   uint8_t addr[16] = {};  // network byte order; IPv4 in the first 4 bytes
   uint16_t dport = 0;
+  bool bind_source = false;  // leave from `source` (the capture interface's address)
+  uint8_t source[16] = {};
   ConnectMode mode = ConnectMode::tcp;
   uint8_t tos = 0;                 // IP_TOS / IPV6_TCLASS byte for every packet (0: leave alone)
   bool tfo = false;                // TCP Fast Open: MSG_FASTOPEN / CURLOPT_TCP_FASTOPEN
@@ -55,6 +57,10 @@ struct ConnectionResult {
   int32_t error = 0;          // errno or libcurl code of a failure, 0 otherwise
   double started = 0;         // CLOCK_REALTIME seconds: connection start
   double finished = 0;        //   and end
+  // http/https: the response's header lines as received, NUL-terminated, the first
+  // kHttpHeaderBytes - 1 bytes of them.
+  static constexpr size_t kHttpHeaderBytes = 1024;
+  char http_header[kHttpHeaderBytes] = {};
 };
 
 inline IpAddress destination(const ConnectionRequest& req) {
@@ -76,6 +82,17 @@ inline socklen_t destination_address(const ConnectionRequest& req, sockaddr_stor
   a.sin6_port = htons(req.dport);
   std::memcpy(&a.sin6_addr, req.addr, 16);
   return sizeof a;
+}
+
+// Where the request's connection leaves from: its source address, port 0 (the kernel
+// picks); false when it names none.
+inline bool source_address(const ConnectionRequest& req, sockaddr_storage& sa, socklen_t& len) {
+  if (!req.bind_source) return false;
+  ConnectionRequest from = req;
+  std::memcpy(from.addr, req.source, 16);
+  from.dport = 0;
+  len = destination_address(from, sa);
+  return true;
 }
 
 static_assert(std::is_trivially_copyable_v<ConnectionRequest>);

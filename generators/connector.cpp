@@ -50,6 +50,16 @@ void set_tos(int fd, uint8_t family, uint8_t tos) {
     setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof v);
 }
 
+// PATHspider binds every connection to the capture interface's address: on a
+// multi-homed vantage point the route could otherwise leave by another interface, and
+// the observer would never see the flow. Without a source, any address.
+bool bind_source(int fd, const ConnectionRequest& req) {
+  sockaddr_storage sa{};
+  socklen_t len = req.family == 4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (!source_address(req, sa, len)) sa.ss_family = req.family == 4 ? AF_INET : AF_INET6;
+  return bind(fd, reinterpret_cast<sockaddr*>(&sa), len) == 0;
+}
+
 uint16_t local_port(int fd) {
   sockaddr_storage sa{};
   socklen_t len = sizeof sa;
@@ -136,6 +146,7 @@ void Connector::start_socket(const ConnectionRequest& req) {
                  (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c->fd < 0) return fail(errno);
   set_tos(c->fd, req.family, req.tos);
+  if (!bind_source(c->fd, req)) return fail(errno);
   if (dns) {
     c->dns_id = next_dns_id_++;
     c->out = build_dns_query(c->dns_id, req.domain);
@@ -281,6 +292,8 @@ void Connector::start_transfer(const ConnectionRequest& req) {
   if (req.tfo) curl_easy_setopt(e, CURLOPT_TCP_FASTOPEN, 1L);
   curl_easy_setopt(
       e, CURLOPT_WRITEFUNCTION, +[](char*, size_t size, size_t n, void*) { return size * n; });
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, curl_header_cb);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->res);
   curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, curl_sockopt_cb);
   curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, t.get());
   curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
@@ -294,11 +307,19 @@ int Connector::curl_sockopt_cb(void* transfer, curl_socket_t fd, curlsocktype pu
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKOPT_OK;
   auto* t = static_cast<Transfer*>(transfer);
   set_tos(fd, t->req.family, t->req.tos);
-  sockaddr_storage any{};
-  any.ss_family = t->req.family == 4 ? AF_INET : AF_INET6;
-  socklen_t len = t->req.family == 4 ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&any), len) == 0) t->res.sport = local_port(fd);
+  if (!bind_source(fd, t->req)) return CURL_SOCKOPT_ERROR;
+  t->res.sport = local_port(fd);
   return CURL_SOCKOPT_OK;
+}
+
+// Keeps the response's header lines, as PATHspider's http_response_header, as far as
+// they fit.
+size_t Connector::curl_header_cb(char* data, size_t size, size_t n, void* result) {
+  auto& header = static_cast<ConnectionResult*>(result)->http_header;
+  size_t used = std::strlen(header);
+  size_t room = sizeof header - 1 - used;
+  std::memcpy(header + used, data, std::min(room, size * n));
+  return size * n;
 }
 
 int Connector::curl_socket_cb(CURL*, curl_socket_t fd, int what, void* self, void*) {

@@ -45,6 +45,7 @@ class Connector {
 
   static int curl_socket_cb(CURL*, curl_socket_t fd, int what, void* self, void*);
   static int curl_timer_cb(CURLM*, long timeout_ms, void* self);
+  static size_t curl_header_cb(char* data, size_t size, size_t n, void* result);
   static int curl_sockopt_cb(void* transfer, curl_socket_t fd, curlsocktype purpose);
 
   size_t max_in_flight_;

@@ -67,7 +67,8 @@ ConnectionResult RawForge::send(const ConnectionRequest& req) {
   ConnectionResult r{.id = req.id, .family = req.family, .started = realtime_seconds()};
   sockaddr_storage to, from{};
   socklen_t len = destination_address(req, to);  // its port is ignored by raw sends
-  if (!source_for(to, len, from)) {
+  socklen_t from_len;
+  if (!source_address(req, from, from_len) && !source_for(to, len, from)) {
     r.error = errno;
     r.finished = realtime_seconds();
     return r;

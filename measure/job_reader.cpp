@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <simdjson.h>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -73,6 +74,15 @@ std::string json_quote(std::string_view s) {
   return std::string(w.text());
 }
 
+// An AS number as the job gives it, a number or a string; "" for anything else.
+std::string asn_text(simdjson::dom::element value) {
+  int64_t n;
+  std::string_view s;
+  if (!value.get_int64().get(n)) return std::to_string(n);
+  if (!value.get_string().get(s)) return std::string(s);
+  return "";
+}
+
 }  // namespace
 
 bool JobReader::next(Job& job) {
@@ -139,6 +149,11 @@ void JobReader::parse_ndjson(Job& job) {
     } else if (key == "domain") {
       std::string_view s;
       if (!value.get_string().get(s)) job.domain = std::string(s);
+    } else if (key == "dip_asn") {
+      job.dip_asn = asn_text(value);
+    } else if (key == "info" && job.dip_asn.empty()) {
+      simdjson::dom::element asn;
+      if (!value["ASN"].get(asn)) job.dip_asn = asn_text(asn);
     }
   }
 }
@@ -230,7 +245,7 @@ bool FinishedJobs::take(const Job& job) {
   return true;
 }
 
-void begin_result(JsonWriter& w, const Job& job, std::string_view replaced) {
+void begin_result(JsonWriter& w, const Job& job, std::span<const std::string_view> replaced) {
   w.begin_object();
   if (!job.object) {
     w.field("line", job.line);
@@ -238,7 +253,7 @@ void begin_result(JsonWriter& w, const Job& job, std::string_view replaced) {
     return;
   }
   for (const auto& [key, value] : job.members) {
-    if (key == replaced) continue;
+    if (std::find(replaced.begin(), replaced.end(), key) != replaced.end()) continue;
     w.quoted_key(key).raw(value);
   }
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,6 +28,7 @@ struct Job {
   uint8_t addr[16] = {};  // dip, network byte order
   int dp = -1;            // -1 if absent
   std::string domain;     // "" if absent
+  std::string dip_asn;    // the target's AS: "dip_asn", or Hellfire's "info": {"ASN"}; "" if absent
   std::string error;      // non-empty: the line is not a usable job, and why
 };
 
@@ -84,9 +86,9 @@ class FinishedJobs {
 };
 
 // Starts the result line of `job` in `w`: an open object holding the job's members but
-// `replaced` (a field the result sets anew, so that no key appears twice); the caller
-// adds its fields and closes it. A line that was no JSON object starts
+// those `replaced` (fields the result sets anew, so that no key appears twice); the
+// caller adds its fields and closes it. A line that was no JSON object starts
 // {"line": N, "input": "..."}.
-void begin_result(JsonWriter& w, const Job& job, std::string_view replaced = {});
+void begin_result(JsonWriter& w, const Job& job, std::span<const std::string_view> replaced = {});
 
 }  // namespace pspdr

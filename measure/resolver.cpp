@@ -40,11 +40,12 @@ std::set<std::string> addresses_of(const std::string& domain) {
 SpiderResult run_resolver(const SpiderSettings& s, JobReader& jobs, FILE* out,
                           const std::atomic<bool>& stop) {
   auto start = std::chrono::steady_clock::now();
+  static constexpr std::string_view kDip[] = {"dip"};  // a line per address replaces it
   SpiderResult r;
   std::mutex in_lock, out_lock;
   ResultWriter results(out);
   std::atomic<bool> output_failed{false};  // a full disk: stop, --resume does the rest
-  auto write = [&](const Job& job, auto&& add, std::string_view replaced = {}) {
+  auto write = [&](const Job& job, auto&& add, std::span<const std::string_view> replaced = {}) {
     std::lock_guard g(out_lock);
     results.write(job, add, replaced);
     if (!results.ok()) output_failed = true;
@@ -83,7 +84,7 @@ SpiderResult run_resolver(const SpiderSettings& s, JobReader& jobs, FILE* out,
           write(job, [&](JsonWriter& w) { w.field("error", job.domain + " does not resolve"); });
         for (const std::string& a : addresses)
           write(
-              job, [&](JsonWriter& w) { w.field("dip", a); }, "dip");
+              job, [&](JsonWriter& w) { w.field("dip", a); }, kDip);
       }
     });
   }

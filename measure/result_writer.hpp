@@ -20,7 +20,7 @@ class ResultWriter {
   // writes. After a failed write (a full disk) nothing more is written: the output holds
   // complete lines only, for --resume.
   template <class Fn>
-  void write(const Job& job, Fn&& add, std::string_view replaced = {}) {
+  void write(const Job& job, Fn&& add, std::span<const std::string_view> replaced = {}) {
     if (!ok_) return;
     w_.clear();
     begin_result(w_, job, replaced);

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "generators/configurator.hpp"
+#include "measure/job_result.hpp"
 #include "measure/merger.hpp"
 #include "measure/observer_thread.hpp"
 #include "measure/opt_out.hpp"
@@ -19,6 +20,7 @@
 #include "observer/record_writer.hpp"
 #include "shared/cleanup.hpp"
 #include "shared/clock.hpp"
+#include "shared/log.hpp"
 #include "shared/wakeup.hpp"
 
 namespace pspdr {
@@ -67,7 +69,8 @@ class Spider {
         synchronized_(s.plugin->model == SpiderModel::synchronized),
         generators_(std::move(parts.generators)),
         configurator_(generators_->shared()),
-        opt_out_(s.opt_out) {
+        opt_out_(s.opt_out),
+        result_settings_{s.plugin, &s.plugin_options, &s.vantage, s.output_flows} {
     // The first configuration is set before anything runs: a missing privilege is found
     // now, not after the first round of connections.
     configurator_.apply(configs_[0].sysctls);
@@ -98,8 +101,7 @@ class Spider {
   void attach(JobState* job, size_t config, Flow flow);
   void finish_due_jobs(bool observer_done);
   void finish(JobState* job);
-  void write_conditions(JsonWriter& w, const JobState& job);
-  void write_flows(JsonWriter& w, const JobState& job);
+  void reject(const Job& job, const std::string& error);
   void fail_generator(size_t g);
   void progress(bool final);
   void check_interface();
@@ -117,6 +119,7 @@ class Spider {
   Configurator configurator_;
   uint64_t cleanup_ = 0;
   OptOut opt_out_;
+  JobResultSettings result_settings_;
   std::unique_ptr<ObserverThread> observer_;
   double flow_wait_ = 0;
   std::string interface_down_;  // why the capture interface is unusable; "" when it is up
@@ -161,14 +164,7 @@ void Spider::admit() {
       continue;
     }
     if (!j.error.empty()) {
-      ++result_.rejected;
-      std::fprintf(stderr, "pspdr measure: line %llu: %s\n", (unsigned long long)j.line,
-                   j.error.c_str());
-      results_.write(j, [&](JsonWriter& w) {
-        w.key("conditions").begin_array();
-        w.end_array();
-        w.field("error", j.error);
-      });
+      reject(j, j.error);
       continue;
     }
     if (opt_out_.contains(j.family, j.addr)) {
@@ -181,6 +177,12 @@ void Spider::admit() {
       });
       continue;
     }
+    // A family the interface has no address of: its connections could not leave by it.
+    if (!s_.vantage.interface.empty() && !s_.vantage.source_for(j.family)) {
+      reject(j, s_.vantage.interface + " has no IPv" + std::to_string(j.family) +
+                    " address to measure from");
+      continue;
+    }
     st->outcomes.resize(configs_.size());
     st->keys.resize(configs_.size());
     st->dport = dport(j, s_.plugin_options.connect);
@@ -188,6 +190,17 @@ void Spider::admit() {
     to_start_.push_back(st.get());
     active_.push_back(std::move(st));
   }
+}
+
+void Spider::reject(const Job& job, const std::string& error) {
+  ++result_.rejected;
+  std::fprintf(stderr, "pspdr measure: line %llu: %s\n", (unsigned long long)job.line,
+               error.c_str());
+  results_.write(job, [&](JsonWriter& w) {
+    w.key("conditions").begin_array();
+    w.end_array();
+    w.field("error", error);
+  });
 }
 
 void Spider::check_interface() {
@@ -240,6 +253,10 @@ void Spider::send_queued() {
     req.family = job->job.family;
     std::memcpy(req.addr, job->job.addr, 16);
     req.dport = job->dport;
+    if (const IpAddress* source = s_.vantage.source_for(req.family)) {
+      req.bind_source = true;
+      std::memcpy(req.source, source->bytes(), 16);
+    }
     req.mode = s_.plugin_options.connect;
     req.forge = s_.plugin->model == SpiderModel::forge;
     req.timeout_ms = uint32_t(s_.timeout * 1000);
@@ -373,41 +390,19 @@ void Spider::finish_due_jobs(bool observer_done) {
 
 void Spider::finish(JobState* job) {
   for (size_t c = 0; c < configs_.size(); ++c) {
+    const ConnectionResult& r = job->outcomes[c].connection;
+    log::debug("line %llu %s: config %zu spdr_state %d sp %u error %d %s",
+               (unsigned long long)job->job.line, job->job.dip.c_str(), c, int(r.state),
+               unsigned(r.sport), int(r.error),
+               job->outcomes[c].observed() ? "observed" : "not observed");
     if (job->outcomes[c].observed()) continue;
     ++result_.unobserved;
     merger_.give_up(job->keys[c], Waiter{job, c});
   }
-  results_.write(job->job, [&](JsonWriter& w) {
-    write_conditions(w, *job);
-    if (s_.output_flows) write_flows(w, *job);
-  });
-}
-
-void Spider::write_conditions(JsonWriter& w, const JobState& job) {
-  w.key("conditions").begin_array();
-  for (const std::string& c : s_.plugin->combine(job.outcomes, s_.plugin_options)) {
-    w.element();
-    w.string_value(c);
-  }
-  w.end_array();
-}
-
-// Each connection's flow record, as the observer writes it, with what the spider knows
-// of the connection.
-void Spider::write_flows(JsonWriter& w, const JobState& job) {
-  w.key("flows").begin_array();
-  for (size_t c = 0; c < configs_.size(); ++c) {
-    const Outcome& o = job.outcomes[c];
-    w.element();
-    w.begin_object();
-    if (o.flow) write_flow_fields(w, s_.plugin->chains, *o.flow);
-    w.field("config", c);
-    w.field("spdr_state", int(o.connection.state));
-    w.field("observed", o.observed());
-    w.field("conn_sp", o.connection.sport);
-    w.end_object();
-  }
-  w.end_array();
+  results_.write(
+      job->job,
+      [&](JsonWriter& w) { write_job_result(w, job->job, job->outcomes, result_settings_); },
+      kJobResultFields);
 }
 
 void Spider::progress(bool final) {

@@ -15,6 +15,7 @@
 #include "measure/generator_pool.hpp"
 #include "measure/job_reader.hpp"
 #include "measure/plugin.hpp"
+#include "measure/vantage_point.hpp"
 #include "observer/packet_source.hpp"
 
 namespace pspdr {
@@ -23,11 +24,12 @@ struct SpiderSettings {
   const Plugin* plugin = nullptr;
   PluginOptions plugin_options;
   std::string interface;             // the observer captures here (AF_PACKET)
+  VantagePoint vantage;              // connections leave from its sources; "sip" and "path"
   size_t workers = 100;              // jobs measured at once
   double timeout = 5;                // seconds per connection
   size_t generators = 2;             // generator processes
   double rate = 1000;                // connections started per second, at most (0: no limit)
-  bool output_flows = false;         // add each connection's flow record to the result
+  bool output_flows = false;         // add flow_results and missed_flows to the result
   bool progress = false;             // a progress line on stderr every second
   uint64_t total_jobs = 0;           // for the progress line's ETA (0: unknown)
   std::vector<std::string> opt_out;  // addresses or prefixes never contacted ("a/len")

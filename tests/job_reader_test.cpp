@@ -28,7 +28,7 @@ std::vector<Job> read_all(const std::string& text, JobFormat format = JobFormat:
 
 // The result line a job begins, with what `add` writes after the job's members.
 template <class Fn>
-std::string result_line(const Job& job, Fn&& add, std::string_view replaced = {}) {
+std::string result_line(const Job& job, Fn&& add, std::span<const std::string_view> replaced = {}) {
   JsonWriter w;
   begin_result(w, job, replaced);
   add(w);
@@ -156,9 +156,25 @@ TEST(JobReader, ResultReplacesAField) {
   auto jobs =
       read_all("{\"dip\": \"192.0.2.1\", \"domain\": \"a.test\", \"x\": [1, {\"y\": 2}]}\n");
   ASSERT_EQ(jobs.size(), 1u);
+  static constexpr std::string_view kReplaced[] = {"dip", "x"};
   EXPECT_EQ(result_line(
-                jobs[0], [](JsonWriter& w) { w.field("dip", "192.0.2.7"); }, "dip"),
-            R"({"domain": "a.test", "x": [1,{"y":2}], "dip": "192.0.2.7"})");
+                jobs[0], [](JsonWriter& w) { w.field("dip", "192.0.2.7"); }, kReplaced),
+            R"({"domain": "a.test", "dip": "192.0.2.7"})");
+}
+
+TEST(JobReader, TargetAsFromTheJob) {
+  auto jobs = read_all(R"({"dip": "192.0.2.1", "dip_asn": "64500"}
+{"dip": "192.0.2.2", "info": {"ASN": 64501}}
+{"dip": "192.0.2.3", "dip_asn": 64502, "info": {"ASN": 1}}
+{"info": {"ASN": 1}, "dip": "192.0.2.4", "dip_asn": 64503}
+{"dip": "192.0.2.5", "info": [1]}
+)");
+  ASSERT_EQ(jobs.size(), 5u);
+  EXPECT_EQ(jobs[0].dip_asn, "64500");
+  EXPECT_EQ(jobs[1].dip_asn, "64501");
+  EXPECT_EQ(jobs[2].dip_asn, "64502");
+  EXPECT_EQ(jobs[3].dip_asn, "64503");
+  EXPECT_EQ(jobs[4].dip_asn, "");
 }
 
 TEST(JobReader, OnlyUnicastTargets) {

@@ -9,7 +9,7 @@ conditions: every plugin, in its connection modes, reports for every target exac
 scale:      10,000 jobs with -w 1000: 10,000 result lines, each job once, sysctls
             restored; prints jobs per second.
 kill:       a generator killed with SIGKILL mid-run: the run finishes, every job has its
-            line, the lost connections carry spdr_state 2 (FAILED), sysctls restored;
+            line, the lost connections carry spdr_state 1 (FAILED), sysctls restored;
             then the spider itself killed: its generators restore the sysctls.
 faults:     least privilege (the spider and its generators run as nobody with only
             CAP_NET_ADMIN and CAP_NET_RAW); a campaign stopped by SIGINT, SIGTERM and
@@ -190,7 +190,7 @@ def plugins_test(status):
         p, results = measure(status, jobs, "--plugin-dir", str(built["hops"]), "-w", "50",
                              "--timeout", "2", "--output-flows", "hops", "--connect", "tcp")
         check_truth("hops (its own chain)", p, jobs, results)
-        check(all(f.get("synack_ttl") == 63 for r in results for f in r.get("flows", [])
+        check(all(f.get("synack_ttl") == 63 for r in results for f in r.get("flow_results", [])
                   if f.get("tcp_connected")),
               "hops: its chain's field is in each flow record (synack_ttl 63)")
 
@@ -262,8 +262,8 @@ def kill_test(status):
     results = [json.loads(line) for line in out.splitlines()]
     check(proc.returncode == 0, "the run finishes (exit 0)")
     check(len(results) == len(jobs), f"{len(results)} result lines for {len(jobs)} jobs")
-    failed = sum(f["spdr_state"] == 2 for r in results for f in r.get("flows", []))
-    check(failed > 0, f"{failed} connections of the killed generator carry spdr_state 2")
+    failed = sum(f["spdr_state"] == 1 for r in results for f in r.get("flow_results", []))
+    check(failed > 0, f"{failed} connections of the killed generator carry spdr_state 1 (FAILED)")
     check("generator 0 died" in err or "died" in err, "the death is reported on stderr")
     check(sysctl(status["client_netns"], "net.ipv4.tcp_ecn") == ecn_before, "tcp_ecn restored")
 

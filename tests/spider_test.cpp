@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -194,7 +195,8 @@ struct Campaign {
 Campaign run(const std::string& input, std::function<Act(const std::string&)> act,
              std::vector<std::string> opt_out = {},
              const std::function<void(FedSource&)>& before = {},
-             ConnectMode mode = ConnectMode::tcp) {
+             ConnectMode mode = ConnectMode::tcp,
+             const std::function<void(SpiderSettings&)>& tune = {}) {
   SpiderSettings s;
   s.plugin = find_plugin("mss");
   s.plugin_options.connect = mode;
@@ -205,6 +207,7 @@ Campaign run(const std::string& input, std::function<Act(const std::string&)> ac
   s.rate = 0;
   s.output_flows = true;
   s.opt_out = std::move(opt_out);
+  if (tune) tune(s);
   FILE* in = fmemopen(const_cast<char*>(input.data()), input.size(), "r");
   FILE* out = std::tmpfile();
   JobReader jobs(in, JobFormat::ndjson);
@@ -243,10 +246,10 @@ Result parse(const std::string& line) {
   simdjson::dom::array a;
   if (!e["conditions"].get(a))
     for (auto c : a) r.conditions.emplace_back(std::string_view(c));
-  if (!e["flows"].get(a))
+  if (!e["flow_results"].get(a))
     for (auto f : a) {
       int64_t sp;
-      r.flow_sp.push_back(f["sp"].get(sp) ? -1 : sp);
+      r.flow_sp.push_back(!bool(f["observed"]) || f["sp"].get(sp) ? -1 : sp);
       r.flow_dp.push_back(f["dp"].get(sp) ? -1 : sp);
       r.states.push_back(int64_t(f["spdr_state"]));
     }
@@ -299,7 +302,8 @@ TEST(Spider, AFlowThatNeverAppearsIsNotObserved) {
   auto res = by_dip(r);
   ASSERT_EQ(res.size(), 2u);
   EXPECT_EQ(res["198.51.100.1"].conditions, kOnline);
-  EXPECT_EQ(res["198.51.100.2"].conditions, (std::vector<std::string>{"pathspider.not_observed"}));
+  EXPECT_EQ(res["198.51.100.2"].conditions,
+            (std::vector<std::string>{"pathspider.not_observed", "pathspider.missed_flows:1"}));
   EXPECT_EQ(res["198.51.100.2"].flow_sp, (std::vector<int64_t>{-1}));
   EXPECT_EQ(r.result.unobserved, 1u);
 }
@@ -313,7 +317,8 @@ TEST(Spider, AGeneratorThatDiesFailsItsConnectionsOnly) {
   ASSERT_EQ(res.size(), 6u);
   EXPECT_EQ(r.result.generator_restarts, 1u);
   EXPECT_EQ(res["198.51.100.3"].states, (std::vector<int64_t>{int64_t(SpdrState::failed)}));
-  EXPECT_EQ(res["198.51.100.3"].conditions, (std::vector<std::string>{"pathspider.not_observed"}));
+  EXPECT_EQ(res["198.51.100.3"].conditions,
+            (std::vector<std::string>{"pathspider.not_observed", "pathspider.missed_flows:1"}));
   for (int i : {1, 2, 4, 5, 6})
     EXPECT_EQ(res["198.51.100." + std::to_string(i)].conditions, kOnline) << i;
 }
@@ -377,6 +382,62 @@ TEST(Merger, PairsInEitherOrderWithinTheConnectionsTime) {
   EXPECT_EQ(m.waiting(), 0u);
   m.forget(1000);
   EXPECT_EQ(m.flows(), 0u);
+}
+
+// Every field PATHspider 2.0.1 adds to a result line, by name and type, in its order.
+TEST(Spider, ResultLinesCarryWhatPathspiderAdds) {
+  std::string input =
+      "{\"dip\": \"198.51.100.1\", \"dip_asn\": \"64511\", \"sip\": \"old\"}\n"
+      "{\"dip\": \"198.51.100.2\"}\n";
+  auto vantage = [](SpiderSettings& s) {
+    uint8_t a[16];
+    inet_pton(AF_INET, "192.0.2.9", a);
+    s.vantage.source[0] = IpAddress(4, a);
+    s.vantage.set_public("203.0.113.1");
+    s.vantage.asn = 64496;
+  };
+  Campaign r = run(
+      input,
+      [](const std::string& dip) { return dip == "198.51.100.2" ? Act::silent : Act::answer; }, {},
+      {}, ConnectMode::tcp, vantage);
+  ASSERT_EQ(r.lines.size(), 2u);
+  const std::regex utc(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?)");
+  for (const std::string& line : r.lines) {
+    simdjson::dom::parser p;
+    simdjson::dom::object e = p.parse(line);
+    std::vector<std::string_view> keys;
+    for (auto [k, v] : e) keys.push_back(k);
+    bool seen = std::string_view(e["dip"]) == "198.51.100.2";
+    std::vector<std::string_view> want = {"dip",        "sip",          "path",
+                                          "sip_public", "sip_asn",      "flow_results",
+                                          "time",       "missed_flows", "conditions"};
+    if (!seen) want.insert(want.begin() + 1, "dip_asn");
+    EXPECT_EQ(keys, want) << line;
+    EXPECT_EQ(std::string_view(e["sip"]), "192.0.2.9");
+    EXPECT_EQ(std::string_view(e["sip_public"]), "203.0.113.1");
+    EXPECT_EQ(int64_t(e["sip_asn"]), 64496);
+    std::vector<std::string_view> path;
+    for (auto h : simdjson::dom::array(e["path"])) path.push_back(std::string_view(h));
+    std::vector<std::string_view> want_path = {"192.0.2.9", "203.0.113.1", "AS64496"};
+    if (!seen) want_path.push_back("AS64511");
+    want_path.push_back(std::string_view(e["dip"]));
+    EXPECT_EQ(path, want_path);
+    EXPECT_TRUE(std::regex_match(std::string(std::string_view(e["time"]["from"])), utc)) << line;
+    EXPECT_TRUE(std::regex_match(std::string(std::string_view(e["time"]["to"])), utc)) << line;
+    EXPECT_LE(std::string_view(e["time"]["from"]), std::string_view(e["time"]["to"]));
+    EXPECT_EQ(int64_t(e["missed_flows"]), seen ? 1 : 0);
+    for (auto f : simdjson::dom::array(e["flow_results"])) {
+      EXPECT_EQ(bool(f["observed"]), !seen);
+      EXPECT_EQ(int64_t(f["spdr_state"]), 0);
+      EXPECT_GT(int64_t(f["sp"]), 0);
+      EXPECT_EQ(int64_t(f["config"]), 0);
+      EXPECT_EQ(std::string_view(f["dip"]), std::string_view(e["dip"]));
+      EXPECT_TRUE(std::regex_match(std::string(std::string_view(f["spdr_start"])), utc));
+      EXPECT_TRUE(std::regex_match(std::string(std::string_view(f["spdr_stop"])), utc));
+      EXPECT_TRUE(
+          std::regex_match(std::string(std::string_view(f["jobId"])), std::regex("[0-9a-f]{32}")));
+    }
+  }
 }
 
 }  // namespace

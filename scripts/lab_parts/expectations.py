@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from .behaviours import Connection, path_for
 
-CONN_OK, CONN_TIMEOUT = 0, 1
+CONN_OK, CONN_TIMEOUT = 0, 2  # PATHspider 2.0.1's codes
 TCP_SYN, TCP_ACK, TCP_ECE, TCP_CWR = 0x02, 0x10, 0x40, 0x80
 # MSS of a kernel on a 1500-byte link: what the client sends and an unmodified target
 # answers.
