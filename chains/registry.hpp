@@ -3,6 +3,7 @@
 // dispatch all follow from this list at compile time.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "chains/icmp.hpp"
 #include "chains/loaded.hpp"
 #include "chains/mss.hpp"
+#include "chains/noop.hpp"
 #include "chains/tcp.hpp"
 #include "chains/tcpopt.hpp"
 #include "chains/tfo.hpp"
@@ -78,9 +80,15 @@ struct ChainList {
     return state<id_of<C>()>(rec);
   }
 
+  // By name, whatever its case, as PATHspider's observe matches them.
   static std::optional<uint8_t> find(std::string_view name) {
+    auto same = [](std::string_view a, std::string_view b) {
+      return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return (x >= 'A' && x <= 'Z' ? char(x + 32) : x) == y;
+             });
+    };
     for (size_t i = 0; i < count; ++i)
-      if (names[i] == name) return uint8_t(i);
+      if (same(name, names[i])) return uint8_t(i);
     return std::nullopt;
   }
 
@@ -161,7 +169,7 @@ struct ChainList {
 // PATHspider's chains in its own order, then the project's additions; last the place of
 // a loaded plugin's own chain, which no name selects.
 using Chains = ChainList<BasicChain, TcpChain, EcnChain, DscpChain, EvilChain, IcmpChain, MssChain,
-                         TfoChain, UdpChain, DnsChain, TcpoptChain, LoadedChain>;
+                         NoopChain, TfoChain, UdpChain, DnsChain, TcpoptChain, LoadedChain>;
 constexpr uint8_t kLoadedChain = Chains::id_of<LoadedChain>();
 using FlowRecordState = Chains::Record;
 

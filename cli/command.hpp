@@ -16,5 +16,6 @@ int measure_command(int argc, char** argv);
 int filter_command(int argc, char** argv);
 int dissect_command(int argc, char** argv);
 int trace_command(int argc, char** argv);
+int metadata_command(int argc, char** argv);
 
 }  // namespace pspdr

@@ -39,7 +39,7 @@ namespace {
 const char* g_prog = "pspdr observe";  // the front end in use, for messages
 
 constexpr const char* kUsage =
-    "usage: %1$s [-h] [--list-chains] -i SOURCE [--output FILE] [--idle-timeout S]\n"
+    "usage: %1$s [-h] [--list-chains] [-i SOURCE] [--output FILE] [--idle-timeout S]\n"
     "       %2$*3$s [--expiry-timeout S] [--max-flows N] [--workers N] [--queues N]\n"
     "       %2$*3$s [--cores LIST] [--duration S] [--stats] [-q] [CHAIN ...]\n"
     "\n"
@@ -47,17 +47,20 @@ constexpr const char* kUsage =
     "fields of the chosen chains, exactly as PATHspider's observer would.\n"
     "\n"
     "positional arguments:\n"
-    "  CHAIN                 observer chains to run, in this order (see --list-chains);\n"
-    "                        include 'basic' for addresses, ports and counters\n"
+    "  CHAIN                 observer chains to run, in this order (see --list-chains;\n"
+    "                        names in any case); include 'basic' for addresses, ports\n"
+    "                        and counters\n"
     "\n"
     "options:\n"
     "  -h, --help            show this help and exit\n"
     "  --list-chains         list the available chains and their fields, then exit\n"
     "  -i, --interface SOURCE\n"
     "                        a pcap or pcapng trace (format detected from its content,\n"
-    "                        any file name), or a network interface captured live with\n"
-    "                        AF_PACKET (root or CAP_NET_RAW), xdp:IFACE for AF_XDP, or\n"
-    "                        dpdk:PORT for a DPDK port (EAL arguments in --eal)\n"
+    "                        any file name; gzip, bzip2, xz or zstd compressed), or a\n"
+    "                        network interface captured live with AF_PACKET (root or\n"
+    "                        CAP_NET_RAW), xdp:IFACE for AF_XDP, or dpdk:PORT for a DPDK\n"
+    "                        port (EAL arguments in --eal). PATHspider's libtrace URIs\n"
+    "                        work too (pcapfile:TRACE, int:IFACE). (Default: eth0)\n"
     "  --xdp IFACE           the same as -i xdp:IFACE. AF_XDP takes every packet from the\n"
     "                        kernel: use it on a tap or mirror port, not on an interface\n"
     "                        whose own connections must keep working\n"
@@ -150,6 +153,14 @@ struct Settings {
 bool is_regular_file(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// PATHspider passes libtrace URIs: pcapfile:/pcap:/pcapng: name a trace, int:/ring:/
+// pcapint: an interface (captured here with AF_PACKET).
+std::string without_libtrace_prefix(const std::string& source) {
+  for (std::string_view p : {"pcapfile:", "pcap:", "pcapng:", "int:", "ring:", "pcapint:"})
+    if (source.starts_with(p)) return source.substr(p.size());
+  return source;
 }
 
 // Live sources by SOURCE prefix; an interface name alone means AF_PACKET.
@@ -352,7 +363,7 @@ int observe_command(int argc, char** argv) {
         return usage_error(options::bad_option(argv));
     }
   }
-  if (s.source.empty()) return usage_error("no source: give -i TRACE or -i INTERFACE");
+  s.source = without_libtrace_prefix(s.source.empty() ? "eth0" : s.source);
 
   s.chains.assign(argv + optind, argv + argc);
   ChainSet chains;

@@ -2,15 +2,20 @@
 
 #include <cstring>
 
+#include "shared/compressed_file.hpp"
+
 namespace pspdr::options {
 
 namespace {
+// A file named FILE.gz, .bz2, .xz or .zst is read or written through its compression.
 FILE* open_file(const char* program, const std::string& path, const char* mode, FILE* standard) {
   if (path.empty() || path == "-") return standard;
-  FILE* f = std::fopen(path.c_str(), mode);
+  std::string why;
+  FILE* f = compressed_name(path) ? open_compressed(path, *mode == 'w', why)
+                                  : std::fopen(path.c_str(), mode);
   if (!f)
     std::fprintf(stderr, "%s: cannot %s %s: %s\n", program, *mode == 'r' ? "read" : "write",
-                 path.c_str(), std::strerror(errno));
+                 path.c_str(), why.empty() ? std::strerror(errno) : why.c_str());
   return f;
 }
 }  // namespace

@@ -21,6 +21,8 @@ constexpr Command kCommands[] = {
     {"filter", "Pre-process a target list (jobs in, deduplicated jobs out)", pspdr::filter_command},
     {"measure", "Perform a PATHspider measurement (A/B connections, observed, combined)",
      pspdr::measure_command},
+    {"metadata", "Create PTOv3 metadata files from results (FILE.meta.json)",
+     pspdr::metadata_command},
     {"observe", "Passively observe packets (a trace file) and write flow records",
      pspdr::observe_command},
     {"trace", "Split a trace into its TCP streams (one file per stream, and an index)",

@@ -32,7 +32,11 @@ bool write_whole(int fd, std::string_view text, off_t start) {
 // stops saying so.
 void ResultWriter::write_line() {
   const int fd = fileno(out_);
-  ok_ = std::fflush(out_) == 0 && write_whole(fd, w_.text(), lseek(fd, 0, SEEK_CUR));
+  // A compressed output (no descriptor of its own) takes whole lines through its stream.
+  if (fd < 0)
+    ok_ = std::fwrite(w_.text().data(), 1, w_.size(), out_) == w_.size() && std::fflush(out_) == 0;
+  else
+    ok_ = std::fflush(out_) == 0 && write_whole(fd, w_.text(), lseek(fd, 0, SEEK_CUR));
   if (ok_) {
     ++lines_;
     return;

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "shared/compressed_file.hpp"
+
 namespace pspdr {
 namespace {
 
@@ -30,10 +32,21 @@ std::string hex32(uint32_t v) {
   return b;
 }
 
+// A compressed trace (gzip, bzip2, xz, zstd) is decompressed into memory first and
+// mapped from there; the check is one read of its first bytes.
+int open_trace(const std::string& path) {
+  try {
+    if (int copy = decompressed_copy(path); copy >= 0) return copy;
+  } catch (const std::runtime_error& e) {
+    throw TraceOpenError(e.what());
+  }
+  return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+}
+
 }  // namespace
 
 TraceFile::TraceFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open_trace(path);
   if (fd < 0) throw TraceOpenError(path + ": " + std::strerror(errno));
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

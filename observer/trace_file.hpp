@@ -1,6 +1,7 @@
 // Reads pcap (micro- and nanosecond, either byte order) and pcapng traces, detected by
-// their magic number whatever the file is called. The file is memory-mapped and frames
-// point straight into it: nothing is copied.
+// their magic number whatever the file is called, compressed (gzip, bzip2, xz, zstd) or
+// not. The file is memory-mapped and frames point straight into it: nothing is copied
+// (a compressed trace is decompressed into memory once).
 //
 // libpcap reads these formats too, but it copies every record and cannot say where a
 // damaged file went wrong; users of a measurement tool need the byte offset.

@@ -340,7 +340,6 @@ TEST_F(MalformedTest, UsageErrors) {
   };
   for (const Case& c : {
            Case{{"-i", trace, "basic", "bogus"}, "unknown chain 'bogus'"},
-           Case{{"basic", "tcp"}, "no source: give -i TRACE"},
            Case{{"-i", trace, "basic", "basic"}, "chain 'basic' named twice"},
            Case{{"-i", trace, "--idle-timeout", "-3", "basic"}, "bad --idle-timeout '-3'"},
            Case{{"-i"}, "option '-i' is unknown or needs a value"},
@@ -356,6 +355,10 @@ TEST_F(MalformedTest, UsageErrors) {
   Result ok = observe(dir_, {"-i", trace, "basic", "tcp"});
   EXPECT_EQ(ok.status, 0) << ok.err;
   expect_good_records(testing::parse_records(ok.out));
+  // As PATHspider's observe takes them: a libtrace URI, chain names in any case, noop.
+  Result uri = observe(dir_, {"-i", "pcapfile:" + trace, "Basic", "TCP", "noop"});
+  EXPECT_EQ(uri.status, 0) << uri.err;
+  EXPECT_EQ(uri.out, ok.out);
 }
 
 // pspdr dissect prints every frame of the broken trace, each as valid JSON naming what

@@ -383,6 +383,37 @@ TEST_F(TraceFileTest, DetectedByContentWhateverTheName) {
   }
 }
 
+// Compressed by the system's own tools, whatever the name: the same frames.
+TEST_F(TraceFileTest, CompressedTracesAreRead) {
+  Buffer pcap = cat({pcap_header(false, kPcapMicro), pcap_record(false, 1, 0, payload(0, 60)),
+                     pcap_record(false, 2, 0, payload(1, 90))});
+  std::string plain = write("plain.pcap", pcap);
+  TraceFile reference(plain);
+  auto want = read_all(reference);
+  ASSERT_EQ(want.size(), 2u);
+  for (const char* tool : {"gzip", "bzip2", "xz", "zstd -q"}) {
+    std::string packed = dir_.file(std::string("packed-") + tool[0] + tool[1]);
+    ASSERT_EQ(std::system((std::string(tool) + " -c " + plain + " > " + packed).c_str()), 0);
+    TraceFile t(packed);
+    auto got = read_all(t);
+    ASSERT_EQ(got.size(), want.size()) << tool;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].data, want[i].data) << tool;
+      EXPECT_EQ(got[i].ts, want[i].ts) << tool;
+    }
+  }
+  // A compressed stream cut short is one clear error naming the file.
+  std::string cut = dir_.file("cut.gz");
+  ASSERT_EQ(std::system(("gzip -c " + plain + " | head -c 30 > " + cut).c_str()), 0);
+  try {
+    TraceFile t(cut);
+    ADD_FAILURE() << "a cut gzip stream was accepted";
+  } catch (const TraceOpenError& e) {
+    EXPECT_NE(std::string(e.what()).find(cut + ": cannot decompress"), std::string::npos)
+        << e.what();
+  }
+}
+
 // --- damage ---------------------------------------------------------------------------
 
 TEST_F(TraceFileTest, PcapRecordHeaderCutShort) {

@@ -1,0 +1,183 @@
+// pspdr metadata: PATHspider's metadata command (its master branch): for each results
+// file, FILE.meta.json in the PTO v3 format -- the campaign's first and last time and the
+// file type -- so that results go to a Path Transparency Observatory as PATHspider's do.
+#include <getopt.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/command.hpp"
+#include "cli/options.hpp"
+#include "shared/json_writer.hpp"
+
+namespace pspdr {
+namespace {
+
+constexpr const char* kProg = "pspdr metadata";
+constexpr const char* kUsage =
+    R"(usage: pspdr metadata [-h] [-t FILETYPE] [--extra TAG:VAL ...] [INPUTFILE ...]
+
+Create PTOv3 metadata files from results: for each INPUTFILE (pspdr measure's or
+PATHspider's output, plain or .bz2/.gz/.xz/.zst), INPUTFILE.meta.json holding
+_time_start and _time_end (the earliest "time.from" and the latest "time.to" of its
+lines, to the second) and _file_type, as PATHspider's metadata command writes them.
+
+positional arguments:
+  INPUTFILE             input files
+
+options:
+  -h, --help            show this help message and exit
+  -t, --filetype FILETYPE
+                        filetype [ps-ndjson] (the only one). (Default: ps-ndjson)
+  --extra TAG:VAL ...   additional metadata tags, written as strings
+
+Lines without "time" (a job pspdr could not measure: its line has an "error") are
+counted and left out; PATHspider's command stops at them.
+)";
+
+// A time as PATHspider writes it ("2026-12-01 18:41:59.343194") in PTO's form
+// ("2026-12-01T18:41:59Z"); "" for anything else.
+std::string pto_time(std::string_view t) {
+  auto digits = [&](size_t from, size_t n) {
+    for (size_t i = from; i < from + n; ++i)
+      if (t[i] < '0' || t[i] > '9') return false;
+    return true;
+  };
+  if (t.size() < 19 || !digits(0, 4) || t[4] != '-' || !digits(5, 2) || t[7] != '-' ||
+      !digits(8, 2) || (t[10] != ' ' && t[10] != 'T') || !digits(11, 2) || t[13] != ':' ||
+      !digits(14, 2) || t[16] != ':' || !digits(17, 2))
+    return "";
+  return std::string(t.substr(0, 10)) + "T" + std::string(t.substr(11, 8)) + "Z";
+}
+
+struct Span {
+  std::string start, end;  // PTO form; equal-width strings compare as times
+  uint64_t lines = 0, untimed = 0;
+};
+
+bool read_span(const std::string& path, Span& span) {
+  FILE* in = options::open_input(kProg, path);
+  if (!in) return false;
+  simdjson::dom::parser parser;
+  char* line = nullptr;
+  size_t cap = 0;
+  for (ssize_t n; (n = getline(&line, &cap, in)) > 0;) {
+    ++span.lines;
+    simdjson::dom::element doc;
+    std::string_view from, to;
+    if (parser.parse(line, size_t(n)).get(doc) || doc["time"]["from"].get(from) ||
+        doc["time"]["to"].get(to) || pto_time(from).empty() || pto_time(to).empty()) {
+      ++span.untimed;
+      continue;
+    }
+    std::string a = pto_time(from), b = pto_time(to);
+    if (span.start.empty() || a < span.start) span.start = a;
+    if (span.end.empty() || b > span.end) span.end = b;
+  }
+  std::free(line);
+  options::close_input(in);
+  return true;
+}
+
+// PTO metadata as PATHspider writes it (json.dump, indent 2).
+std::string metadata_json(const Span& span,
+                          const std::vector<std::pair<std::string, std::string>>& extra) {
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"_time_start", span.start},
+      {"_time_end", span.end},
+      {"_file_type", "pathspider-v2-ndjson-bz2"}};
+  for (const auto& [k, v] : extra) {
+    auto same = [&](const auto& f) { return f.first == k; };
+    if (auto it = std::find_if(fields.begin(), fields.end(), same); it != fields.end())
+      it->second = v;
+    else
+      fields.emplace_back(k, v);
+  }
+  JsonWriter w;
+  w.raw("{\n");
+  for (size_t i = 0; i < fields.size(); ++i) {
+    w.raw("  ");
+    w.string_value(fields[i].first);
+    w.raw(": ");
+    w.string_value(fields[i].second);
+    w.raw(i + 1 < fields.size() ? ",\n" : "\n");
+  }
+  w.raw("}");
+  return std::string(w.text());
+}
+
+}  // namespace
+
+int metadata_command(int argc, char** argv) {
+  enum { kExtra = 256 };
+  static const option long_opts[] = {
+      {"help", no_argument, nullptr, 'h'},
+      {"filetype", required_argument, nullptr, 't'},
+      {"extra", required_argument, nullptr, kExtra},
+      {nullptr, 0, nullptr, 0},
+  };
+  std::vector<std::pair<std::string, std::string>> extra;
+  optind = 1;
+  opterr = 0;
+  for (int c; (c = getopt_long(argc, argv, "ht:", long_opts, nullptr)) != -1;) {
+    switch (c) {
+      case 'h':
+        std::fputs(kUsage, stdout);
+        return exit_status::ok;
+      case 't':
+        if (std::strcmp(optarg, "ps-ndjson") != 0)
+          return options::usage_error(
+              kProg, std::string("unknown filetype '") + optarg + "' (ps-ndjson is the only one)");
+        break;
+      case kExtra:
+        // argparse's nargs='+': the values after --extra, up to the next option.
+        for (--optind; optind < argc && argv[optind][0] != '-'; ++optind) {
+          std::string tag = argv[optind];
+          size_t colon = tag.find(':');
+          if (colon == std::string::npos || tag.find(':', colon + 1) != std::string::npos)
+            return options::usage_error(kProg, "bad --extra '" + tag + "' (TAG:VAL)");
+          extra.emplace_back(tag.substr(0, colon), tag.substr(colon + 1));
+        }
+        break;
+      default:
+        return options::usage_error(kProg, options::bad_option(argv));
+    }
+  }
+  int status = exit_status::ok;
+  for (int i = optind; i < argc; ++i) {
+    std::string path = argv[i];
+    Span span;
+    if (!read_span(path, span)) {
+      status = exit_status::failure;
+      continue;
+    }
+    if (span.start.empty()) {
+      std::fprintf(stderr, "%s: %s: no line with a \"time\" (%llu lines): no metadata written\n",
+                   kProg, path.c_str(), (unsigned long long)span.lines);
+      status = exit_status::failure;
+      continue;
+    }
+    std::string meta = path + ".meta.json";
+    FILE* out = std::fopen(meta.c_str(), "w");
+    if (!out) {
+      std::fprintf(stderr, "%s: cannot write %s: %s\n", kProg, meta.c_str(), std::strerror(errno));
+      status = exit_status::failure;
+      continue;
+    }
+    std::string text = metadata_json(span, extra);
+    bool ok = std::fwrite(text.data(), 1, text.size(), out) == text.size();
+    if (!options::close_output(kProg, out, ok, meta)) status = exit_status::failure;
+    std::fprintf(stderr, "%s: %s: %llu lines (%llu without a time), %s to %s\n", kProg,
+                 meta.c_str(), (unsigned long long)span.lines, (unsigned long long)span.untimed,
+                 span.start.c_str(), span.end.c_str());
+  }
+  return status;
+}
+
+}  // namespace pspdr
