@@ -24,6 +24,7 @@
 #include "measure/spider.hpp"
 #include "observer/interface.hpp"
 #include "shared/cleanup.hpp"
+#include "shared/compressed_file.hpp"
 #include "shared/privileges.hpp"
 
 namespace pspdr {
@@ -52,7 +53,8 @@ optional arguments:
   --input INPUTFILE     jobs, one JSON object per line. (Default: standard input)
   --csv-input, --csv    the input is CSV: dip,dp,domain[,rank] (or rank,domain
                         for dnsresolv)
-  --output OUTPUTFILE   where results go. (Default: standard output)
+  --output OUTPUTFILE   where results go; OUTPUTFILE.bz2, .gz, .xz or .zst is
+                        written compressed. (Default: standard output)
   --output-flows        add "flow_results" (each connection's flow record with its
                         config: 0 = A, 1..n = B, spdr_state: 0 OK, 1 FAILED,
                         2 TIMEOUT, 3 SKIPPED, spdr_start, spdr_stop, jobId) and
@@ -382,6 +384,10 @@ int measure_command(int argc, char** argv) {
   }
   if (resume && (output.empty() || output == "-"))
     return usage_error("--resume continues an --output FILE: name it");
+  if (resume && compressed_name(output))
+    return usage_error(
+        "--resume needs an uncompressed --output (a compressed stream cannot be "
+        "cut back to its last whole line); compress when the campaign is done");
   if (optind >= argc) return usage_error("no PLUGIN given (--help lists them all)");
   s.plugin = find_plugin(argv[optind]);
   if (!s.plugin) return usage_error(unknown_plugin(argv[optind]));

@@ -4,8 +4,10 @@
   measure_test.py SOURCE_DIR BUILD_DIR [conditions|scale|kill]
 
 conditions: every plugin, in its connection modes, reports for every target exactly the
-            conditions the lab's truth gives (flapping targets excepted), and the
-            sysctls it changed are back as they were.
+            conditions the lab's truth gives (flapping targets excepted), every line
+            carries PATHspider 2.0.1's fields (--output-flows; by name, type and
+            order), PATHspider's metadata logic reads the output and pspdr metadata
+            agrees with it, and the sysctls it changed are back as they were.
 scale:      10,000 jobs with -w 1000: 10,000 result lines, each job once, sysctls
             restored; prints jobs per second.
 kill:       a generator killed with SIGKILL mid-run: the run finishes, every job has its
@@ -25,10 +27,13 @@ plugins:    the out-of-tree example plugins (docs/examples: tcpopt, and hops wit
             plugin built for another API version, and a shared object that is no
             plugin, are refused with one line naming the file.
 """
+import bz2
+import gzip
 import json
 import os
 import shutil
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -98,6 +103,122 @@ def check_truth(label, p, jobs, results):
           + (f" (wrong: {dict(wrong)})" if wrong else ""))
 
 
+UTC = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$")
+SPIDER_KEYS = ["sip", "path", "sip_public", "sip_asn", "flow_results", "time", "missed_flows",
+               "conditions"]
+
+
+def check_fields(label, status, jobs, results, mode):
+    """Every field PATHspider 2.0.1 adds (with --output-flows), by name and type, in its
+    order, on every line; http and https connections carry their response."""
+    problems = []
+    for job, r in zip(sorted(jobs, key=lambda j: j["dip"]), sorted(results, key=lambda r: r["dip"])):
+        def bad(what):
+            problems.append(f"{r['dip']}: {what}")
+        keys = [k for k in r if k not in job]
+        if keys != [k for k in SPIDER_KEYS if k in r]:
+            bad(f"keys {keys}")
+        sip = status["client_ipv6" if ":" in r["dip"] else "client_ipv4"]
+        if r.get("sip") != sip or r.get("sip_public") != sip:
+            bad(f"sip {r.get('sip')}, sip_public {r.get('sip_public')} (want {sip})")
+        if r.get("path") != [sip, r["dip"]]:
+            bad(f"path {r.get('path')}")
+        t = r.get("time", {})
+        if not (UTC.match(t.get("from", "")) and UTC.match(t.get("to", ""))
+                and t["from"] <= t["to"]):
+            bad(f"time {t}")
+        flows = r.get("flow_results", [])
+        missed = sum(not f.get("observed") for f in flows)
+        if not flows or r.get("missed_flows") != missed:
+            bad(f"{len(flows)} flows, missed_flows {r.get('missed_flows')}")
+        if missed and f"pathspider.missed_flows:{missed}" not in r["conditions"]:
+            bad("no pathspider.missed_flows condition")
+        if len({f.get("jobId") for f in flows}) != 1:
+            bad("jobId differs between the job's flows")
+        for i, f in enumerate(flows):
+            types = {"observed": bool, "spdr_state": int, "sp": int, "spdr_start": str,
+                     "spdr_stop": str, "config": int, "jobId": str, "dip": str}
+            wrong = [k for k, ty in types.items() if type(f.get(k)) is not ty]
+            if wrong or f["config"] != i or f["dip"] != r["dip"] or f["spdr_state"] not in range(4) \
+                    or not UTC.match(f["spdr_start"]) or not UTC.match(f["spdr_stop"]) \
+                    or not re.fullmatch("[0-9a-f]{32}", f["jobId"]):
+                bad(f"flow {i}: {f} ({wrong})")
+            if f["observed"] and f.get("sip") != sip:
+                bad(f"flow {i} left from {f.get('sip')}, not the interface's {sip}")
+            if mode in ("http", "https") and f["spdr_state"] == 0 and not (
+                    type(f.get("http_response_code")) is int
+                    and f.get("http_response_header", "").startswith("HTTP/")
+                    and f.get("http_info") == {}):
+                bad(f"flow {i}: no HTTP response fields")
+    check(not problems, f"{label}: PATHspider 2.0.1's fields on all {len(results)} lines"
+          + (f" (first: {problems[0]})" if problems else ""))
+
+
+def pathspider_metadata(lines):
+    """PATHspider's metadata_from_ps_ndjson (its master branch, pathspider/cmd/metadata.py),
+    as it reads a results file."""
+    import dateutil.parser
+    y = z = None
+    for line in lines:
+        d = json.loads(line)
+        a = dateutil.parser.parse(d['time']['from'])
+        b = dateutil.parser.parse(d['time']['to'])
+        if y is None or a < y:
+            y = a
+        if z is None or b > z:
+            z = b
+    return {'_time_start': y.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            '_time_end': z.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "_file_type": "pathspider-v2-ndjson-bz2"}
+
+
+def check_metadata(label, text):
+    """PATHspider's metadata logic reads the output, and pspdr metadata says the same of
+    it, compressed with bzip2 as campaigns store it."""
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "results.ndjson.bz2"
+        path.write_bytes(bz2.compress(text.encode()))
+        try:
+            theirs = pathspider_metadata(text.splitlines())
+        except Exception as e:  # what PATHspider's command would die of
+            check(False, f"{label}: PATHspider's metadata logic fails: {e!r}")
+            return
+        p = subprocess.run([pspdr, "metadata", str(path)], capture_output=True, text=True)
+        meta = Path(str(path) + ".meta.json")
+        ours = json.loads(meta.read_text()) if meta.exists() else None
+        check(p.returncode == 0 and ours == theirs,
+              f"{label}: pspdr metadata equals PATHspider's ({ours})")
+
+
+def options_test(status):
+    """PATHspider's option forms: --verbose before the command, the plugin's own --timeout
+    and --opt=value; the vantage point's public address and AS in every path; a
+    compressed output; an unknown plugin named as PATHspider's argparse names it."""
+    jobs = [json.loads(line) for line in lab("jobs", "--plugin", "ecn", "--connect",
+                                             "tcp").splitlines()][:6]
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "results.ndjson.gz"
+        text = "".join(json.dumps(j) + "\n" for j in jobs)
+        p = subprocess.run(["ip", "netns", "exec", status["client_netns"], pspdr, "--verbose",
+                            "measure", "-i", status["client_iface"], "--output", str(out),
+                            "--public-address", "203.0.113.5", "--public-address", "2001:db8:5::5",
+                            "--asn", "64496", "ecn", "--connect=tcp", "--timeout=2"],
+                           input=text, capture_output=True, text=True, timeout=300)
+        results = ([json.loads(line) for line in gzip.decompress(out.read_bytes()).splitlines()]
+                   if out.exists() else [])
+    check(p.returncode == 0 and len(results) == len(jobs),
+          f"options: --verbose, ecn --connect=tcp --timeout=2, a .gz output: {len(results)} lines")
+    check(all(r["path"] == [r["sip"], "203.0.113.5" if ":" not in r["dip"] else "2001:db8:5::5",
+                            "AS64496", r["dip"]] and r["sip_asn"] == 64496 for r in results),
+          "options: the public address and the AS are in every path, as PATHspider's")
+    debug = [line for line in p.stderr.splitlines() if line.startswith("DEBUG:")]
+    check(len(debug) >= 2 * len(jobs), f"options: --verbose logs every connection ({len(debug)} "
+          "debug lines)")
+    p = subprocess.run([pspdr, "measure", "nosuch"], capture_output=True, text=True)
+    check(p.returncode == 2 and "argument PLUGIN: invalid choice: 'nosuch' (choose from "
+          in p.stderr and "'ecn'" in p.stderr, f"options: an unknown plugin: {p.stderr.strip()}")
+
+
 def conditions_test(status):
     runs = [("ecn", "http", None), ("ecn", "tcp", None), ("ecn", "dnstcp", None),
             ("dscp", "http", None), ("dscp", "tcp", None), ("dscp", "dnsudp", None),
@@ -114,8 +235,12 @@ def conditions_test(status):
                              plugin, "--connect", mode)
         label = f"{plugin} --connect {mode}" + (f" (dp {port})" if port else "")
         check_truth(label, p, jobs, results)
+        check_fields(label, status, jobs, results, mode)
+        if (plugin, mode) == ("ecn", "http"):
+            check_metadata(label, p.stdout)
     check(sysctl(status["client_netns"], "net.ipv4.tcp_ecn") == ecn_before,
           f"net.ipv4.tcp_ecn restored ({ecn_before})")
+    options_test(status)
     # dnsresolv: the resolver's CSV (rank,domain) becomes jobs with the lab's addresses,
     # resolved through the lab's DNS (scripts/lab gives the client namespace its
     # resolv.conf); a name that does not exist is written once, with an error.
