@@ -228,6 +228,9 @@ def conditions_test(status):
             ("evilbit", "tcpsyn", None), ("evilbit", "dnsudp", None),
             ("udpzero", "dnsudp", None)]
     ecn_before = sysctl(status["client_netns"], "net.ipv4.tcp_ecn")
+    fallback_before = sysctl(status["client_netns"], "net.ipv4.tcp_ecn_fallback")
+    check(fallback_before == "1", f"the lab's client keeps the kernel's tcp_ecn_fallback "
+          f"({fallback_before}), as a user's vantage point")
     for plugin, mode, port in runs:
         args = ["--plugin", plugin, "--connect", mode] + (["--port", str(port)] if port else [])
         jobs = [json.loads(line) for line in lab("jobs", *args).splitlines()]
@@ -240,6 +243,8 @@ def conditions_test(status):
             check_metadata(label, p.stdout)
     check(sysctl(status["client_netns"], "net.ipv4.tcp_ecn") == ecn_before,
           f"net.ipv4.tcp_ecn restored ({ecn_before})")
+    check(sysctl(status["client_netns"], "net.ipv4.tcp_ecn_fallback") == fallback_before,
+          f"net.ipv4.tcp_ecn_fallback restored ({fallback_before})")
     options_test(status)
     # dnsresolv: the resolver's CSV (rank,domain) becomes jobs with the lab's addresses,
     # resolved through the lab's DNS (scripts/lab gives the client namespace its

@@ -1,13 +1,16 @@
 // ecn: Explicit Congestion Notification. The kernel negotiates ECN when
 // net.ipv4.tcp_ecn=1 (A runs with 2: only answer it), so the configurations are
-// system-wide and the spider is synchronized.
+// system-wide and the spider is synchronized. Both switch tcp_ecn_fallback off: a stock
+// kernel retries a lost ECN-setup SYN without ECN, and a path that drops such SYNs
+// would pass for one that works (the configurator restores it, as tcp_ecn).
 #include "measure/plugin.hpp"
 
 namespace pspdr {
 namespace {
 
 std::vector<Configuration> configurations(const PluginOptions&) {
-  return {{nullptr, {{"net.ipv4.tcp_ecn", "2"}}}, {nullptr, {{"net.ipv4.tcp_ecn", "1"}}}};
+  return {{nullptr, {{"net.ipv4.tcp_ecn", "2"}, {"net.ipv4.tcp_ecn_fallback", "0"}}},
+          {nullptr, {{"net.ipv4.tcp_ecn", "1"}, {"net.ipv4.tcp_ecn_fallback", "0"}}}};
 }
 
 std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
