@@ -50,7 +50,7 @@ void write_flow_result(JsonWriter& w, const Job& job, const Outcome& o, size_t c
   }
   w.field("spdr_start", utc_text(o.connection.started));
   w.field("spdr_stop", utc_text(o.connection.finished));
-  w.field("config", config);
+  w.field("config", (*s.configurations)[config].number);
   if (!o.flow) w.field("dip", job.dip);
   w.field("jobId", id);
   w.end_object();

@@ -17,6 +17,7 @@ namespace pspdr {
 struct JobResultSettings {
   const Plugin* plugin = nullptr;
   const PluginOptions* plugin_options = nullptr;
+  const std::vector<Configuration>* configurations = nullptr;  // numbered, in the run's order
   const VantagePoint* vantage = nullptr;
   bool output_flows = false;
 };

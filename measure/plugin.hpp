@@ -61,10 +61,14 @@ struct PluginOptions {
 };
 
 // What one configuration does: to every connection (socket options, forged fields) and,
-// for the synchronized model, to the system while its connections run.
+// for the synchronized model, to the system while its connections run. A plugin's list
+// runs in its order; a configuration may come more than once (PATHspider 2.0's A before
+// every B: [A, B1, A, B2, ...]), so each says which it is.
 struct Configuration {
+  // `config` is the configuration's number.
   void (*apply)(ConnectionRequest& req, const PluginOptions& opts, size_t config) = nullptr;
   std::vector<std::pair<std::string, std::string>> sysctls;  // name (dotted), value
+  int number = -1;  // A = 0, B1..Bn = 1..n, as "config" in flow_results; -1: its place
 };
 
 struct Plugin {

@@ -48,6 +48,13 @@ uint16_t dport(const Job& job, ConnectMode mode) {
                                                                       : 80;
 }
 
+// The plugin's configurations, each with its number (its place where it names none).
+std::vector<Configuration> numbered(std::vector<Configuration> configs) {
+  for (size_t i = 0; i < configs.size(); ++i)
+    if (configs[i].number < 0) configs[i].number = int(i);
+  return configs;
+}
+
 struct InFlight {
   JobState* job;
   size_t config;
@@ -65,12 +72,12 @@ class Spider {
         jobs_(jobs),
         results_(out),
         stop_(stop),
-        configs_(s.plugin->configurations(s.plugin_options)),
+        configs_(numbered(s.plugin->configurations(s.plugin_options))),
         synchronized_(s.plugin->model == SpiderModel::synchronized),
         generators_(std::move(parts.generators)),
         configurator_(generators_->shared()),
         opt_out_(s.opt_out),
-        result_settings_{s.plugin, &s.plugin_options, &s.vantage, s.output_flows} {
+        result_settings_{s.plugin, &s.plugin_options, &configs_, &s.vantage, s.output_flows} {
     // The first configuration is set before anything runs: a missing privilege is found
     // now, not after the first round of connections.
     configurator_.apply(configs_[0].sysctls);
@@ -261,7 +268,8 @@ void Spider::send_queued() {
     req.forge = s_.plugin->model == SpiderModel::forge;
     req.timeout_ms = uint32_t(s_.timeout * 1000);
     std::snprintf(req.domain, sizeof req.domain, "%s", job->job.domain.c_str());
-    if (configs_[config].apply) configs_[config].apply(req, s_.plugin_options, config);
+    if (configs_[config].apply)
+      configs_[config].apply(req, s_.plugin_options, size_t(configs_[config].number));
     size_t g = next_generator_++ % generators_->size();
     if (!generators_->channel(g).requests.push(req)) {
       ring_full_ = true;

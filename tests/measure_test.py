@@ -108,9 +108,10 @@ SPIDER_KEYS = ["sip", "path", "sip_public", "sip_asn", "flow_results", "time", "
                "conditions"]
 
 
-def check_fields(label, status, jobs, results, mode):
+def check_fields(label, status, jobs, results, mode, configs=None):
     """Every field PATHspider 2.0.1 adds (with --output-flows), by name and type, in its
-    order, on every line; http and https connections carry their response."""
+    order, on every line; http and https connections carry their response; each flow's
+    config is its configuration's number (`configs`; by default its place)."""
     problems = []
     for job, r in zip(sorted(jobs, key=lambda j: j["dip"]), sorted(results, key=lambda r: r["dip"])):
         def bad(what):
@@ -139,7 +140,8 @@ def check_fields(label, status, jobs, results, mode):
             types = {"observed": bool, "spdr_state": int, "sp": int, "spdr_start": str,
                      "spdr_stop": str, "config": int, "jobId": str, "dip": str}
             wrong = [k for k, ty in types.items() if type(f.get(k)) is not ty]
-            if wrong or f["config"] != i or f["dip"] != r["dip"] or f["spdr_state"] not in range(4) \
+            want = configs[i] if configs else i
+            if wrong or f["config"] != want or f["dip"] != r["dip"] or f["spdr_state"] not in range(4) \
                     or not UTC.match(f["spdr_start"]) or not UTC.match(f["spdr_stop"]) \
                     or not re.fullmatch("[0-9a-f]{32}", f["jobId"]):
                 bad(f"flow {i}: {f} ({wrong})")
@@ -222,6 +224,7 @@ def options_test(status):
 def conditions_test(status):
     runs = [("ecn", "http", None), ("ecn", "tcp", None), ("ecn", "dnstcp", None),
             ("dscp", "http", None), ("dscp", "tcp", None), ("dscp", "dnsudp", None),
+            ("dscp", "tcp", "46 8"), ("dscp", "dnsudp", "46 8"),
             ("h2", "http", None), ("h2", "http", 8080), ("h2", "https", None),
             ("mss", "tcp", None), ("mss", "https", None),
             ("tfo", "dnstcp", None), ("tfo", "http", None),
@@ -232,13 +235,19 @@ def conditions_test(status):
     check(fallback_before == "1", f"the lab's client keeps the kernel's tcp_ecn_fallback "
           f"({fallback_before}), as a user's vantage point")
     for plugin, mode, port in runs:
+        # A third field: a port, or dscp's several codepoints (an A before each B).
+        codepoints = port.split() if isinstance(port, str) else []
+        port = None if codepoints else port
+        extra = ["--codepoint", *codepoints] if codepoints else []
         args = ["--plugin", plugin, "--connect", mode] + (["--port", str(port)] if port else [])
-        jobs = [json.loads(line) for line in lab("jobs", *args).splitlines()]
+        jobs = [json.loads(line) for line in lab("jobs", *args, *extra).splitlines()]
         p, results = measure(status, jobs, "-w", "50", "--timeout", "2", "--output-flows",
-                             plugin, "--connect", mode)
-        label = f"{plugin} --connect {mode}" + (f" (dp {port})" if port else "")
+                             plugin, "--connect", mode, *extra)
+        label = (f"{plugin} --connect {mode}" + (f" (dp {port})" if port else "")
+                 + (f" --codepoint {' '.join(codepoints)}" if codepoints else ""))
         check_truth(label, p, jobs, results)
-        check_fields(label, status, jobs, results, mode)
+        configs = [n for b in range(1, len(codepoints) + 1) for n in (0, b)] or None
+        check_fields(label, status, jobs, results, mode, configs)
         if (plugin, mode) == ("ecn", "http"):
             check_metadata(label, p.stdout)
     check(sysctl(status["client_netns"], "net.ipv4.tcp_ecn") == ecn_before,

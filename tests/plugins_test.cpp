@@ -85,26 +85,56 @@ Fill marks(std::optional<uint8_t> syn_fwd, std::optional<uint8_t> data_fwd,
   return [=](FlowRecordState& r) { state<DscpChain>(r) = {syn_fwd, syn_rev, data_fwd, data_rev}; };
 }
 
-TEST(Plugins, DscpFollowsPythonsOr) {
+// A SYN-ACK back (tcp), or a DNS response (dnsudp): the target answered.
+Fill answered(Fill marks_fill, bool dns = false) {
+  return [=](FlowRecordState& r) {
+    marks_fill(r);
+    if (dns)
+      state<DnsChain>(r).response_valid = true;
+    else
+      state<TcpChain>(r).synflags_rev = tcp_flags::sa;
+  };
+}
+
+TEST(Plugins, DscpFollowsTheManual) {
   // http: marks on SYN and data both ways; the target reflects 48.
-  Fill a = marks(0, 0, 0, 0), b = marks(48, 48, 48, 48);
+  Fill a = answered(marks(0, 0, 0, 0)), b = answered(marks(48, 48, 48, 48));
   EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(ok, b)}),
             (V{"dscp.48.connectivity.works", "dscp.0.replymark:0", "dscp.48.replymark:48"}));
-  // tcp mode: no data marks, so a zero SYN mark falls through to None.
-  Fill a_tcp = marks(0, std::nullopt, 0, std::nullopt);
-  Fill b_bleached = marks(48, std::nullopt, 0, std::nullopt);
-  EXPECT_EQ(combine("dscp", {outcome(ok, a_tcp), outcome(ok, b_bleached)}),
-            (V{"dscp.48.connectivity.works"}));
-  Fill b_dropped = marks(48, std::nullopt, std::nullopt, std::nullopt);
+  // A bleached path: the reply mark 0 is what the plugin exists to show.
+  Fill b_bleached = answered(marks(48, std::nullopt, 0, std::nullopt));
+  EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(ok, b_bleached)}),
+            (V{"dscp.48.connectivity.works", "dscp.0.replymark:0", "dscp.48.replymark:0"}));
+  // Dropped: no answer, so no reply mark -- not even a router's ICMP error's (48).
+  Fill b_dropped = marks(48, std::nullopt, std::nullopt, 48);
   EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(timeout, b_dropped)}),
             (V{"dscp.48.connectivity.broken", "dscp.0.replymark:0"}));
+  // Named by the codepoint set, whatever was seen (no data flowed: 2.0.1 wrote dscp.None).
+  Fill silent = marks(std::nullopt, std::nullopt, std::nullopt, std::nullopt);
+  EXPECT_EQ(combine("dscp", {outcome(timeout, silent), outcome(timeout, silent)}),
+            (V{"dscp.48.connectivity.offline"}));
   EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(ok, b, false)}),
             (V{"pathspider.not_observed"}));
-  // Several codepoints: every connectivity condition, then every reply mark.
+  // dnsudp: the response's data mark.
+  PluginOptions udp{.connect = ConnectMode::dnsudp, .codepoints = {48}};
+  EXPECT_EQ(combine("dscp",
+                    {outcome(ok, answered(marks(std::nullopt, 0, std::nullopt, 0), true)),
+                     outcome(ok, answered(marks(std::nullopt, 48, std::nullopt, 0), true))},
+                    udp),
+            (V{"dscp.48.connectivity.works", "dscp.0.replymark:0", "dscp.48.replymark:0"}));
+  // Several codepoints: an A before each B, each B against its own A; every
+  // connectivity condition, then every reply mark once.
   PluginOptions two{.codepoints = {48, 8}};
-  EXPECT_EQ(combine("dscp", {outcome(ok, a), outcome(ok, b), outcome(ok, marks(8, 8, 8, 8))}, two),
-            (V{"dscp.48.connectivity.works", "dscp.8.connectivity.works", "dscp.0.replymark:0",
+  EXPECT_EQ(combine("dscp",
+                    {outcome(ok, a), outcome(ok, b), outcome(timeout, silent),
+                     outcome(ok, answered(marks(8, 8, 8, 8)))},
+                    two),
+            (V{"dscp.48.connectivity.works", "dscp.8.connectivity.transient", "dscp.0.replymark:0",
                "dscp.48.replymark:48", "dscp.8.replymark:8"}));
+  std::vector<int> numbers;
+  for (const Configuration& c : find_plugin("dscp")->configurations(two))
+    numbers.push_back(c.number);
+  EXPECT_EQ(numbers, (std::vector<int>{0, 1, 0, 2}));
 }
 
 TEST(Plugins, Mss) {

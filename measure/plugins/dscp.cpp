@@ -1,6 +1,10 @@
 // dscp: Differentiated Services codepoints. PATHspider marks with an iptables rule for
 // the whole system; here each connection's socket carries the mark (IP_TOS /
-// IPV6_TCLASS), so A and B need not take turns.
+// IPV6_TCLASS), so A and B need not take turns. With several codepoints an A comes
+// before every B ([A, B1, A, B2, ...], PATHspider 2.0's revalidation of the path), and
+// each B is judged against the A just before it.
+#include <algorithm>
+
 #include "measure/plugin.hpp"
 
 namespace pspdr {
@@ -11,34 +15,42 @@ void mark(ConnectionRequest& req, const PluginOptions& opts, size_t config) {
 }
 
 std::vector<Configuration> configurations(const PluginOptions& opts) {
-  return std::vector<Configuration>(opts.codepoints.size() + 1, Configuration{mark, {}});
+  std::vector<Configuration> c;
+  for (size_t b = 1; b <= opts.codepoints.size(); ++b) {
+    c.push_back(Configuration{mark, {}, 0});
+    c.push_back(Configuration{mark, {}, int(b)});
+  }
+  return c;
 }
 
-// Python's `a or b` on optional marks, as PATHspider writes it: a 0 falls through.
-std::optional<uint8_t> either(std::optional<uint8_t> a, std::optional<uint8_t> b) {
-  return a && *a ? a : b;
+// Whether the target answered (the manual gives a reply mark only to those): a SYN-ACK
+// over TCP, a DNS response over UDP. A router's ICMP error is no answer, though its own
+// mark (CS6 on Linux) lands in the reverse data mark.
+std::optional<uint8_t> replymark(const Outcome& f, ConnectMode mode) {
+  const DscpChain::State& d = f.chain<DscpChain>();
+  if (mode == ConnectMode::dnsudp)
+    return f.chain<DnsChain>().response_valid ? d.data_rev : std::nullopt;
+  std::optional<int> flags = f.chain<TcpChain>().synflags_rev;
+  return flags && (*flags & tcp_flags::sa) == tcp_flags::sa ? d.syn_rev : std::nullopt;
 }
 
-std::string str(std::optional<uint8_t> v) {
-  return v ? std::to_string(*v) : "None";
-}
-
-std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
+// As the manual has them (not 2.0.1's code, which names a connection by Python's `0 or
+// None` of its marks): dscp.X is the codepoint the connection set; every connection the
+// target answered has its reply mark, 0 (a bleached path) included.
+std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions& opts) {
   for (const Outcome& f : o)
     if (!f.observed()) return {"pathspider.not_observed"};
-  auto name = [](const Outcome& f) {
-    const DscpChain::State& d = f.chain<DscpChain>();
-    return "dscp." + str(either(d.syn_fwd, d.data_fwd));
+  auto name = [&](size_t i) {
+    return "dscp." + std::to_string(i % 2 ? opts.codepoints[i / 2] : 0);
   };
-  auto replymark = [](const Outcome& f) {
-    const DscpChain::State& d = f.chain<DscpChain>();
-    return either(d.syn_rev, d.data_rev);
-  };
-  // PATHspider's order: the connectivity conditions, then the reply marks, A's first.
   std::vector<std::string> c;
-  for (const Outcome& f : o.subspan(1)) c.push_back(connectivity(name(f), o[0].ok(), f.ok()));
-  for (const Outcome& f : o)
-    if (auto mark = replymark(f)) c.push_back(name(f) + ".replymark:" + str(mark));
+  for (size_t i = 1; i < o.size(); i += 2)
+    c.push_back(connectivity(name(i), o[i - 1].ok(), o[i].ok()));
+  for (size_t i = 0; i < o.size(); ++i) {
+    auto m = replymark(o[i], opts.connect);
+    std::string cond = name(i) + ".replymark:" + std::to_string(m.value_or(0));
+    if (m && std::find(c.begin(), c.end(), cond) == c.end()) c.push_back(cond);
+  }
   return c;
 }
 

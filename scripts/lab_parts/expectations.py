@@ -114,17 +114,24 @@ def ecn_combine(flows, job):
     return conditions
 
 
-def dscp_combine(flows, job):
-    # Python's `or` on marks, as PATHspider writes it: a 0 falls through to the data mark.
-    def name(f):
-        return "dscp." + str(f["dscp_mark_syn_fwd"] or f["dscp_mark_data_fwd"])
+def dscp_combine(flows, job, codepoints):
+    """As PATHspider's manual has it: dscp.X names the codepoint the connection set; each
+    B (after its own A: [A, B1, A, B2, ...]) is judged against that A; every connection
+    the target answered has its reply mark, 0 included, once."""
+    def name(i):
+        return f"dscp.{codepoints[i // 2] if i % 2 else 0}"
 
     def replymark(f):
-        return f["dscp_mark_syn_rev"] or f["dscp_mark_data_rev"]
+        if job["mode"] == "dnsudp":
+            return f["dscp_mark_data_rev"] if f["dns_response_valid"] else None
+        return f["dscp_mark_syn_rev"] if f["tcp_synflags_rev"] is not None else None
 
-    conditions = [connectivity(name(f), ok(flows[0]), ok(f)) for f in flows[1:]]
-    conditions += [f"{name(f)}.replymark:{replymark(f)}" for f in flows
-                   if replymark(f) is not None]
+    conditions = [connectivity(name(i), ok(flows[i - 1]), ok(flows[i]))
+                  for i in range(1, len(flows), 2)]
+    for i, f in enumerate(flows):
+        mark = f"{name(i)}.replymark:{replymark(f)}"
+        if replymark(f) is not None and mark not in conditions:
+            conditions.append(mark)
     return conditions
 
 
@@ -198,12 +205,13 @@ class Plugin:
     combine: object
 
 
-def plugins(codepoint=48):
+def plugins(codepoints=(48,)):
     return {
         "ecn": Plugin(("http", "https", "tcp", "dnstcp"),
                       (Connection(), Connection(ecn=True)), ecn_combine),
         "dscp": Plugin(("http", "tcp", "dnstcp", "dnsudp"),
-                       (Connection(), Connection(dscp=codepoint)), dscp_combine),
+                       tuple(c for cp in codepoints for c in (Connection(), Connection(dscp=cp))),
+                       lambda flows, job: dscp_combine(flows, job, codepoints)),
         "evilbit": Plugin(("tcpsyn", "dnsudp"), (Connection(), Connection(evil=True)),
                           evilbit_combine),
         "h2": Plugin(("http", "https"), (Connection(), Connection()), h2_combine),
