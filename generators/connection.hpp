@@ -41,6 +41,7 @@ struct ConnectionRequest {
   bool forge = false;              // craft the packet on a raw socket (the forge spider)
   bool evil = false;               // forge: set the IPv4 evil bit
   bool udp_zero_checksum = false;  // forge: UDP checksum 0
+  bool udp_options = false;        // forge: a UDP options area after the query (RFC 9868)
   uint16_t sport = 0;              // forge: source port to use (0: the generator picks)
   uint32_t timeout_ms = 5000;
   char domain[254] = {};  // NUL-terminated: Host and SNI, DNS question name

@@ -88,10 +88,15 @@ ConnectionResult RawForge::send(const ConnectionRequest& req) {
       r.finished = realtime_seconds();
       return r;
     }
+    // The options: NOP, NOP, EOL after the option checksum.
+    build::Buffer options = req.udp_options
+                                ? build::udp_options(uint16_t(8 + query.size()), {1, 1, 0})
+                                : build::Buffer{};
     packet = build::udp_packet(ip, {.sport = r.sport,
                                     .dport = req.dport,
                                     .payload = query,
-                                    .zero_checksum = req.udp_zero_checksum});
+                                    .zero_checksum = req.udp_zero_checksum,
+                                    .surplus = options});
   } else {
     r.error = EINVAL;  // the forge only crafts what the kernel will not send
     r.finished = realtime_seconds();

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 #include "shared/bytes.hpp"
@@ -40,12 +42,14 @@ uint32_t pseudo_header(const Addr& s, const Addr& d, uint8_t proto, uint32_t len
 
 // Wraps a transport segment in an IP header; `csum_at` is the checksum's offset in the
 // segment (or -1), computed over the pseudo-header.
-Buffer ip_wrap(const Ip& ip, uint8_t proto, Buffer seg, int csum_at, bool zero_csum = false) {
+// `covered`: the bytes of `seg` its checksum covers (a UDP surplus area is outside it).
+Buffer ip_wrap(const Ip& ip, uint8_t proto, Buffer seg, int csum_at, bool zero_csum = false,
+               size_t covered = SIZE_MAX) {
   Addr s = parse(ip.src), d = parse(ip.dst);
   if (s.version != d.version) throw std::invalid_argument("address families differ");
+  covered = std::min(covered, seg.size());
   if (csum_at >= 0 && !zero_csum) {
-    uint16_t c =
-        fold(sum16(seg.data(), seg.size(), pseudo_header(s, d, proto, uint32_t(seg.size()))));
+    uint16_t c = fold(sum16(seg.data(), covered, pseudo_header(s, d, proto, uint32_t(covered))));
     if (c == 0 && proto == 17) c = 0xffff;  // UDP sends a computed zero as all ones
     store_be16(seg.data() + csum_at, c);
   }
@@ -297,7 +301,21 @@ Buffer udp_packet(const Ip& ip, const Udp& u) {
   store_be16(&seg[2], u.dport);
   store_be16(&seg[4], uint16_t(8 + u.payload.size()));
   seg.insert(seg.end(), u.payload.begin(), u.payload.end());
-  return ip_wrap(ip, 17, std::move(seg), 6, u.zero_checksum);
+  size_t udp_length = seg.size();
+  seg.insert(seg.end(), u.surplus.begin(), u.surplus.end());
+  return ip_wrap(ip, 17, std::move(seg), 6, u.zero_checksum, udp_length);
+}
+
+Buffer udp_options(uint16_t udp_length, const Buffer& options) {
+  Buffer area(udp_length % 2 ? 1 : 0, 0);
+  size_t ocs_at = area.size();
+  area.insert(area.end(), {0, 0});
+  area.insert(area.end(), options.begin(), options.end());
+  uint8_t length[2] = {uint8_t((area.size() - ocs_at) >> 8), uint8_t(area.size() - ocs_at)};
+  uint32_t sum = sum16(length, 2, 0);
+  // The options start at an even offset from the OCS: summing from there keeps 16-bit words.
+  store_be16(&area[ocs_at], fold(sum16(area.data() + ocs_at, area.size() - ocs_at, sum)));
+  return area;
 }
 
 Buffer icmp_packet(const Ip& ip, uint8_t type, uint8_t code, const Buffer& quoted) {

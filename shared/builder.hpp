@@ -43,7 +43,14 @@ struct Udp {
   uint16_t sport = 40000, dport = 53;
   Buffer payload;
   bool zero_checksum = false;
+  Buffer surplus;  // after the UDP length, inside the IP length: UDP options (RFC 9868)
 };
+
+// A UDP options area (RFC 9868) for a datagram whose UDP length is `udp_length`: a zero
+// byte where that length is odd (the option checksum is 2-byte aligned), the option
+// checksum (OCS: the Internet checksum of the area from the OCS on, with its length in
+// front as a pseudo-header), then `options` (e.g. NOP 1, NOP 1, EOL 0).
+Buffer udp_options(uint16_t udp_length, const Buffer& options);
 
 // TCP option encoders (kind, length, value), for `Tcp::options`.
 namespace opt {

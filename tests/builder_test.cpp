@@ -204,4 +204,31 @@ TEST(Builder, WholePacketsDissectToTheirFieldsWithValidChecksums) {
 }
 
 }  // namespace
+// A UDP options area (RFC 9868): after the UDP length, inside the IP length; the UDP
+// checksum covers the datagram only, the option checksum the area with its length.
+TEST(Builder, UdpOptionsAreaAfterTheDatagram) {
+  for (size_t query : {12u, 13u}) {  // an odd UDP length puts a zero byte before the OCS
+    SCOPED_TRACE(query);
+    Buffer payload(query, 0x5a);
+    Buffer area = build::udp_options(uint16_t(8 + query), {1, 1, 0});
+    build::Ip ip{.src = "192.0.2.1", .dst = "198.51.100.2"};
+    Buffer packet = build::udp_packet(ip, {.payload = payload, .surplus = area});
+    Packet p;
+    Buffer frame = build::frame(LinkType::ethernet, packet);
+    dissect(Frame{frame.data(), uint32_t(frame.size()), uint32_t(frame.size()), 1.0,
+                  LinkType::ethernet},
+            p);
+    ASSERT_TRUE(p.udp);
+    EXPECT_EQ(p.udp.length(), 8 + query);
+    EXPECT_EQ(p.ip.length(), 20 + 8 + query + area.size());
+    EXPECT_EQ(area.size(), (query % 2) + 2 + 3u);
+    uint32_t pseudo = ones_sum(p.ip.src(), 4, ones_sum(p.ip.dst(), 4)) + ipproto::udp + 8 + query;
+    EXPECT_TRUE(sums_to_ffff(ones_sum(p.udp.hdr, 8 + query, pseudo)));
+    size_t ocs = query % 2;
+    uint8_t len[2] = {0, uint8_t(area.size() - ocs)};
+    EXPECT_TRUE(sums_to_ffff(ones_sum(area.data() + ocs, area.size() - ocs, ones_sum(len, 2))));
+    EXPECT_EQ(Buffer(area.end() - 3, area.end()), (Buffer{1, 1, 0}));
+  }
+}
+
 }  // namespace pspdr

@@ -174,8 +174,15 @@ def dns(job, zero):
     if zero: u.chksum = 0
     r = sr1(ip(job["dip"]) / u, timeout=2)
     return r is not None and r.haslayer(DNS)
+def surplus(job, extra):
+    # A UDP length short of the IP length: bytes after the datagram (checksum 0: IPv4).
+    q = bytes(DNS(qd=DNSQR(qname=job["domain"])))
+    u = UDP(sport=42000 + extra, dport=53, len=8 + len(q), chksum=0) / (q + bytes(extra))
+    r = sr1(IP(dst=job["dip"]) / u, timeout=2)
+    return r is not None and r.haslayer(DNS)
 jobs = json.loads('''{json.dumps({b + str(f): target(b, f) for b in
-                                  ("transparent", "evil-drop", "udp-zero-drop") for f in (4, 6)})}''')
+                                  ("transparent", "evil-drop", "udp-zero-drop", "udp-surplus-drop")
+                                  for f in (4, 6)})}''')
 print(json.dumps({{
   "evil_transparent": syn(jobs["transparent4"]["dip"], 1),
   "evil_drop": syn(jobs["evil-drop4"]["dip"], 1),
@@ -184,6 +191,9 @@ print(json.dumps({{
   "zero_transparent6": dns(jobs["transparent6"], 1),
   "zero_drop": dns(jobs["udp-zero-drop4"], 1),
   "plain_drop": dns(jobs["udp-zero-drop4"], 0),
+  "surplus_transparent": surplus(jobs["transparent4"], 6),
+  "surplus_drop": surplus(jobs["udp-surplus-drop4"], 6),
+  "plain_surplus_drop": surplus(jobs["udp-surplus-drop4"], 0),
 }}))
 """
     p = client_run("/usr/bin/python3", "-c", forge, timeout=60)  # Debian's, with scapy
@@ -197,6 +207,11 @@ print(json.dumps({{
     check(r.get("zero_transparent6") is False,
           "IPv6 target drops a zero-checksum UDP query itself (RFC 8200)")
     check(counter("udp-zero-drop to v4") > 0, "udp-zero-drop: counter counts")
+    check(r.get("surplus_transparent") and not r.get("surplus_drop")
+          and r.get("plain_surplus_drop"),
+          "udp-surplus-drop: a datagram with bytes after its UDP length unanswered, a whole "
+          "one answered; transparent answers both")
+    check(counter("udp-surplus-drop to v4") > 0, "udp-surplus-drop: counter counts")
 
     time.sleep(0.5)
     tcpdump.terminate()
@@ -247,7 +262,8 @@ print(json.dumps({{
     for plugin, modes in (("ecn", ("http", "https", "tcp", "dnstcp")),
                           ("dscp", ("http", "tcp", "dnstcp", "dnsudp")),
                           ("evilbit", ("tcpsyn", "dnsudp")), ("h2", ("http", "https")),
-                          ("mss", ("tcp",)), ("tfo", ("dnstcp", "http")), ("udpzero", ("dnsudp",))):
+                          ("mss", ("tcp",)), ("tfo", ("dnstcp", "http")), ("udpzero", ("dnsudp",)),
+                          ("udpopts", ("dnsudp",))):
         for mode in modes:
             js = [json.loads(line) for line in
                   lab("jobs", "--plugin", plugin, "--connect", mode).splitlines()]

@@ -229,7 +229,7 @@ def conditions_test(status):
             ("mss", "tcp", None), ("mss", "https", None),
             ("tfo", "dnstcp", None), ("tfo", "http", None),
             ("evilbit", "tcpsyn", None), ("evilbit", "dnsudp", None),
-            ("udpzero", "dnsudp", None)]
+            ("udpzero", "dnsudp", None), ("udpopts", "dnsudp", None)]
     ecn_before = sysctl(status["client_netns"], "net.ipv4.tcp_ecn")
     fallback_before = sysctl(status["client_netns"], "net.ipv4.tcp_ecn_fallback")
     check(fallback_before == "1", f"the lab's client keeps the kernel's tcp_ecn_fallback "

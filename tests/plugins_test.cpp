@@ -39,7 +39,8 @@ constexpr auto ok = SpdrState::ok, timeout = SpdrState::timeout;
 TEST(Plugins, RegistryListsEveryPluginWithItsDefaultMode) {
   V names;
   for (const Plugin* p : plugins()) names.emplace_back(p->name);
-  EXPECT_EQ(names, (V{"tfo", "ecn", "h2", "dscp", "mss", "evilbit", "udpzero", "dnsresolv"}));
+  EXPECT_EQ(names,
+            (V{"tfo", "ecn", "h2", "dscp", "mss", "evilbit", "udpzero", "udpopts", "dnsresolv"}));
   EXPECT_EQ(find_plugin("ecn")->modes.front(), ConnectMode::http);
   EXPECT_EQ(find_plugin("ecn")->chains.names(),
             (std::vector<std::string_view>{"basic", "tcp", "ecn"}));
@@ -208,6 +209,11 @@ TEST(Plugins, ForgedOnes) {
             (V{"udpzero.connectivity.broken"}));
   EXPECT_EQ(combine("udpzero", {outcome(ok, answered), outcome(ok, answered, false)}),
             (V{"pathspider.not_observed"}));
+  // udpopts: a reply without an options area of its own.
+  EXPECT_EQ(combine("udpopts", {outcome(ok, answered), outcome(ok, answered)}, udp),
+            (V{"udpopts.connectivity.works", "udpopts.reply.options.not_seen"}));
+  EXPECT_EQ(combine("udpopts", {outcome(ok, answered), outcome(ok)}, udp),
+            (V{"udpopts.connectivity.broken"}));
 }
 
 }  // namespace

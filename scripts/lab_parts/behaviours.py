@@ -22,6 +22,7 @@ class Connection:
     tfo: bool = False            # TCP Fast Open requested
     evil: bool = False           # IPv4 evil bit set (forged)
     udp_zero_checksum: bool = False
+    udp_options: bool = False    # a UDP options area after the datagram (RFC 9868)
     # SYN options the client's kernel adds (net.ipv4.tcp_timestamps, tcp_window_scaling,
     # tcp_sack; all on by default)
     options: frozenset = frozenset({"ts", "ws", "sack"})
@@ -47,6 +48,7 @@ class Behaviour:
     rules: tuple
     effect: Callable[[Connection, int, Path], None]
     families: tuple = (4, 6)  # families the rules exist for
+    sets: tuple = ()  # (name, nft set definition) the rules use
 
 
 def _none(conn, family, path):
@@ -105,6 +107,21 @@ def _udp_zero_drop(conn, family, path):
         path.reaches = False
 
 
+def _udp_surplus_drop(conn, family, path):
+    if conn.udp_options:
+        path.reaches = False
+
+
+# nftables compares no two fields, but a concatenation can be looked up: the pairs
+# (UDP length, IP length) of datagrams with nothing after their UDP length (IPv4 without
+# options: 20 more; IPv6: the payload length is the UDP length).
+UDP_WHOLE = (
+    ("udp_whole_ip", "typeof udp length . ip length; elements = { " +
+     ", ".join(f"{n} . {n + 20}" for n in range(8, 1481)) + " }"),
+    ("udp_whole_ip6", "typeof udp length . ip6 length; elements = { " +
+     ", ".join(f"{n} . {n}" for n in range(8, 1501)) + " }"))
+
+
 BEHAVIOURS = [
     Behaviour("transparent", "forwards everything unchanged", (), _none),
     Behaviour("offline", "drops everything (an unreachable target)",
@@ -147,6 +164,10 @@ BEHAVIOURS = [
               (("to", "ip frag-off & 0x8000 != 0 drop"),), _evil_drop, families=(4,)),
     Behaviour("udp-zero-drop", "drops UDP packets whose checksum is zero",
               (("to", "udp checksum 0 drop"),), _udp_zero_drop),
+    Behaviour("udp-surplus-drop",
+              "drops UDP datagrams whose IP length exceeds their UDP length (options)",
+              (("to", "udp length . {ip} length != @udp_whole_{ip} drop"),), _udp_surplus_drop,
+              sets=UDP_WHOLE),
 ]
 
 BY_NAME = {b.name: b for b in BEHAVIOURS}

@@ -205,6 +205,14 @@ class Plugin:
     combine: object
 
 
+def udpopts_combine(flows, job):
+    b = flows[1]["dns_response_valid"]
+    conditions = [connectivity("udpopts", flows[0]["dns_response_valid"], b)]
+    if b:
+        conditions.append("udpopts.reply.options.not_seen")  # dnsmasq sends none
+    return conditions
+
+
 def plugins(codepoints=(48,)):
     return {
         "ecn": Plugin(("http", "https", "tcp", "dnstcp"),
@@ -220,6 +228,8 @@ def plugins(codepoints=(48,)):
                                            Connection(tfo=True)), tfo_combine),
         "udpzero": Plugin(("dnsudp",), (Connection(), Connection(udp_zero_checksum=True)),
                           udpzero_combine),
+        "udpopts": Plugin(("dnsudp",), (Connection(), Connection(udp_options=True)),
+                          udpopts_combine),
         # Built out of tree (docs/examples/tcpopt), loaded with --plugin-dir.
         "tcpopt": Plugin(("http", "https", "tcp", "dnstcp"),
                          tuple(Connection(options=frozenset(o))
