@@ -176,8 +176,8 @@ def dns(job, zero):
     return r is not None and r.haslayer(DNS)
 def surplus(job, extra):
     # A UDP length short of the IP length: bytes after the datagram (checksum 0: IPv4).
-    q = bytes(DNS(qd=DNSQR(qname=job["domain"])))
-    u = UDP(sport=42000 + extra, dport=53, len=8 + len(q), chksum=0) / (q + bytes(extra))
+    d = DNS(qd=DNSQR(qname=job["domain"]))
+    u = UDP(sport=42000 + extra, dport=53, len=8 + len(bytes(d)), chksum=0) / d / bytes(extra)
     r = sr1(IP(dst=job["dip"]) / u, timeout=2)
     return r is not None and r.haslayer(DNS)
 jobs = json.loads('''{json.dumps({b + str(f): target(b, f) for b in

@@ -248,6 +248,10 @@ def conditions_test(status):
         check_truth(label, p, jobs, results)
         configs = [n for b in range(1, len(codepoints) + 1) for n in (0, b)] or None
         check_fields(label, status, jobs, results, mode, configs)
+        if plugin == "udpopts":  # B's query carries its options area, A's none
+            sent = [[f.get("udp_surplus_fwd") for f in r["flow_results"]] for r in results]
+            check(all(s[0] == 0 and s[1] and s[1] > 0 for s in sent),
+                  f"udpopts: only B's datagrams carry bytes after their UDP length ({sent[0]})")
         if (plugin, mode) == ("ecn", "http"):
             check_metadata(label, p.stdout)
     check(sysctl(status["client_netns"], "net.ipv4.tcp_ecn") == ecn_before,
