@@ -92,12 +92,12 @@ std::string metadata_json(const Span& span,
       {"_time_start", span.start},
       {"_time_end", span.end},
       {"_file_type", "pathspider-v2-ndjson-bz2"}};
-  for (const auto& [k, v] : extra) {
-    auto same = [&](const auto& f) { return f.first == k; };
+  for (const auto& tag : extra) {
+    auto same = [&](const auto& f) { return f.first == tag.first; };
     if (auto it = std::find_if(fields.begin(), fields.end(), same); it != fields.end())
-      it->second = v;
+      it->second = tag.second;
     else
-      fields.emplace_back(k, v);
+      fields.push_back(tag);
   }
   JsonWriter w;
   w.raw("{\n");

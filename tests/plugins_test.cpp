@@ -6,6 +6,9 @@
 #include <functional>
 
 #include "measure/plugin.hpp"
+#include "observer/observer.hpp"
+#include "shared/builder.hpp"
+#include "shared/dns_query.hpp"
 
 namespace pspdr {
 namespace {
@@ -214,6 +217,49 @@ TEST(Plugins, ForgedOnes) {
             (V{"udpopts.connectivity.works", "udpopts.reply.options.not_seen"}));
   EXPECT_EQ(combine("udpopts", {outcome(ok, answered), outcome(ok)}, udp),
             (V{"udpopts.connectivity.broken"}));
+}
+
+// udpopts end to end through the observer: its own chain reads the options area of each
+// direction, and a reply that carries one is said to.
+TEST(Plugins, UdpoptsReadsTheRepliesOptionsArea) {
+  const Plugin& udpopts = *find_plugin("udpopts");
+  LoadedChain::active = udpopts.chains.loaded();
+  struct Flows final : FlowSink {
+    std::vector<Flow> got;
+    void emit(const Flow& f) override { got.push_back(f); }
+  };
+  // One DNS exchange; `options`: an options area after the reply's UDP length.
+  auto exchange = [&](uint16_t sport, bool options) {
+    Flows sink;
+    Observer observer(udpopts.chains, ObserverOptions{}, sink);
+    build::Buffer query = build_dns_query(7, "a.pathspider.test"), reply = query;
+    reply[2] |= 0x80;  // QR: a response
+    build::Buffer area =
+        options ? build::udp_options(uint16_t(8 + reply.size()), {1, 1, 0}) : build::Buffer{};
+    build::Buffer out = build::udp_packet({.src = "192.0.2.1", .dst = "198.51.100.2"},
+                                          {.sport = sport, .dport = 53, .payload = query});
+    build::Buffer back =
+        build::udp_packet({.src = "198.51.100.2", .dst = "192.0.2.1"},
+                          {.sport = 53, .dport = sport, .payload = reply, .surplus = area});
+    double ts = 1000;
+    for (const build::Buffer* ip : {&out, &back}) {
+      build::Buffer frame = build::frame(LinkType::ethernet, *ip);
+      observer.on_frame(Frame{frame.data(), uint32_t(frame.size()), uint32_t(frame.size()),
+                              ts += 0.01, LinkType::ethernet});
+    }
+    observer.flush();
+    EXPECT_EQ(sink.got.size(), 1u);
+    Outcome o;
+    o.connection.state = SpdrState::ok;
+    if (!sink.got.empty()) o.flow = sink.got[0];
+    return o;
+  };
+  PluginOptions udp{.connect = ConnectMode::dnsudp};
+  EXPECT_EQ(combine("udpopts", {exchange(40000, false), exchange(40001, false)}, udp),
+            (V{"udpopts.connectivity.works", "udpopts.reply.options.not_seen"}));
+  EXPECT_EQ(combine("udpopts", {exchange(40002, false), exchange(40003, true)}, udp),
+            (V{"udpopts.connectivity.works", "udpopts.reply.options.seen"}));
+  LoadedChain::active = nullptr;
 }
 
 }  // namespace

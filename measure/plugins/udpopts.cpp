@@ -5,7 +5,6 @@
 #include "measure/plugin.hpp"
 
 namespace pspdr {
-namespace {
 
 // The bytes after the UDP length, inside the IP length, each way: the options area.
 struct UdpSurplusChain {
@@ -19,7 +18,10 @@ struct UdpSurplusChain {
   struct State {
     std::optional<uint32_t> fwd, rev;
   };
-  static bool udp(State& s, const Packet& p, bool rev) {
+  // An IP hook, though it reads UDP: IP hooks run before every UDP hook, and the DNS
+  // chain's ends the flow at the reply (PATHspider's rule), before a UDP hook here would.
+  static bool ip(State& s, const Packet& p, bool rev) {
+    if (!p.udp) return true;
     auto& surplus = rev ? s.rev : s.fwd;
     uint32_t ip_payload = p.ip.length() > p.ip.hdr_len ? p.ip.length() - p.ip.hdr_len : 0;
     if (!surplus) surplus = ip_payload > p.udp.length() ? ip_payload - p.udp.length() : 0;
@@ -30,6 +32,8 @@ struct UdpSurplusChain {
     w.field("udp_surplus_rev", s.rev);
   }
 };
+
+namespace {
 
 std::vector<Configuration> configurations(const PluginOptions&) {
   return {
