@@ -71,12 +71,12 @@ bool read_span(const std::string& path, Span& span) {
     ++span.lines;
     simdjson::dom::element doc;
     std::string_view from, to;
+    std::string a, b;
     if (parser.parse(line, size_t(n)).get(doc) || doc["time"]["from"].get(from) ||
-        doc["time"]["to"].get(to) || pto_time(from).empty() || pto_time(to).empty()) {
+        doc["time"]["to"].get(to) || (a = pto_time(from)).empty() || (b = pto_time(to)).empty()) {
       ++span.untimed;
       continue;
     }
-    std::string a = pto_time(from), b = pto_time(to);
     if (span.start.empty() || a < span.start) span.start = a;
     if (span.end.empty() || b > span.end) span.end = b;
   }

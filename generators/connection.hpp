@@ -64,6 +64,11 @@ struct ConnectionResult {
   char http_header[kHttpHeaderBytes] = {};
 };
 
+// The modes libcurl makes (a transfer with a response), the rest kernel or raw sockets.
+constexpr bool is_http(ConnectMode mode) {
+  return mode == ConnectMode::http || mode == ConnectMode::https;
+}
+
 inline IpAddress destination(const ConnectionRequest& req) {
   return IpAddress(req.family, req.addr);
 }

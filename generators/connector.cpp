@@ -120,7 +120,7 @@ Connector::~Connector() {
 
 bool Connector::start(const ConnectionRequest& req) {
   if (in_flight() >= max_in_flight_) return false;
-  if (req.mode == ConnectMode::http || req.mode == ConnectMode::https)
+  if (is_http(req.mode))
     start_transfer(req);
   else
     start_socket(req);

@@ -27,10 +27,6 @@ std::string job_id() {
   return text;
 }
 
-bool http(const PluginOptions& opts) {
-  return opts.connect == ConnectMode::http || opts.connect == ConnectMode::https;
-}
-
 // One connection in 2.0.1's flow_results: the flow record when observed, then what the
 // spider knows of the connection, keys in 2.0.1's order.
 void write_flow_result(JsonWriter& w, const Job& job, const Outcome& o, size_t config,
@@ -42,7 +38,7 @@ void write_flow_result(JsonWriter& w, const Job& job, const Outcome& o, size_t c
   w.field("spdr_state", int(o.connection.state));
   // Where unobserved, the connection's own port; 2.0.1 writes 0 for a failed one.
   if (!o.flow) w.field("sp", o.connection.sport);
-  if (http(*s.plugin_options) && o.ok()) {
+  if (is_http(s.plugin_options->connect) && o.ok()) {
     w.field("http_response_code", o.connection.http_status);
     w.field("http_response_header", std::string_view(o.connection.http_header));
     w.key("http_info").begin_object();
