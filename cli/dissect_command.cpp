@@ -1,14 +1,15 @@
 // pspdr dissect: every header field of every packet of a trace, one JSON object per
 // line (pcapkit's names; docs/dissect.md), through the same dissector the observer uses.
-#include <getopt.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/command.hpp"
+#include "cli/command_line.hpp"
 #include "cli/options.hpp"
 #include "cli/packet_filter.hpp"
 #include "cli/trace_input.hpp"
@@ -19,26 +20,16 @@ namespace pspdr {
 namespace {
 
 constexpr const char* kProg = "pspdr dissect";
-constexpr const char* kUsage =
-    R"(usage: pspdr dissect [-h] -i TRACE [--filter EXPR] [--limit N] [--output FILE] [-q]
-
-Print every packet of a pcap or pcapng trace as one JSON object per line: frame number
+constexpr const char* kDescription =
+    R"(Print every packet of a pcap or pcapng trace as one JSON object per line: frame number
 (counted as tshark counts, from 1, filtered-out frames included), time and lengths;
 IPv4/IPv6 header fields; UDP, ICMP (with the headers an error quotes) and TCP with every
 header field and every option decoded with its own fields, named as in pcapkit. A
 malformed option is printed with "malformed" and the reason, never skipped. See
 docs/dissect.md for every field.
-
-options:
-  -h, --help          show this help and exit
-  -i, --input TRACE   the trace (pcap or pcapng, detected from its content)
-  --filter EXPR       only frames matching this tcpdump filter (pcap-filter(7)),
-                      e.g. "tcp port 80" or "tcp[tcpflags] & tcp-syn != 0"
-  --limit N           stop after printing N packets
-  --output FILE       write to FILE (default: standard output)
-  -q, --quiet         no progress or summary on standard error
-
-Exit status: 0 on success (also when a damaged trace was read up to the damage),
+)";
+constexpr const char* kEpilog =
+    R"(Exit status: 0 on success (also when a damaged trace was read up to the damage),
 1 if the trace cannot be read or the output cannot be written, 2 on bad options.
 )";
 
@@ -48,55 +39,29 @@ struct Settings {
   bool quiet = false;
 };
 
-// Parses argv into `s`; returns -1 to go on, else the exit status.
-int parse(int argc, char** argv, Settings& s) {
-  enum { kFilter = 256, kLimit, kOutput };
-  static const option long_opts[] = {
-      {"help", no_argument, nullptr, 'h'},
-      {"input", required_argument, nullptr, 'i'},
-      {"filter", required_argument, nullptr, kFilter},
-      {"limit", required_argument, nullptr, kLimit},
-      {"output", required_argument, nullptr, kOutput},
-      {"quiet", no_argument, nullptr, 'q'},
-      {nullptr, 0, nullptr, 0},
-  };
-  optind = 1;
-  opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, "hi:q", long_opts, nullptr)) != -1;) {
-    switch (c) {
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return exit_status::ok;
-      case 'i':
-        s.input = optarg;
-        break;
-      case kFilter:
-        s.filter = optarg;
-        break;
-      case kLimit:
-        if (!options::parse_count(optarg, 1, std::numeric_limits<uint64_t>::max(), s.limit))
-          return options::usage_error(kProg, std::string("bad --limit '") + optarg + "'");
-        break;
-      case kOutput:
-        s.output = optarg;
-        break;
-      case 'q':
-        s.quiet = true;
-        break;
-      default:
-        return options::usage_error(kProg, options::bad_option(argv));
-    }
-  }
-  if (optind < argc) return options::usage_error(kProg, std::string("unexpected ") + argv[optind]);
-  if (s.input.empty()) return options::usage_error(kProg, "a trace is needed: -i TRACE");
-  return -1;
+// Parses argv into `s`; nullopt to go on, else the exit status.
+std::optional<int> parse(int argc, char** argv, Settings& s) {
+  CommandLine cl(kProg, kDescription, kEpilog);
+  cl.add_option("-i,--input", s.input, "the trace (pcap or pcapng, detected from its content)")
+      ->type_name("TRACE")
+      ->required();
+  cl.add_option("--filter", s.filter,
+                "only frames matching this tcpdump filter (pcap-filter(7)), e.g. \"tcp port 80\" "
+                "or \"tcp[tcpflags] & tcp-syn != 0\"")
+      ->type_name("EXPR");
+  cl.add_count("--limit", s.limit, 1, std::numeric_limits<uint64_t>::max(),
+               "stop after printing N packets");
+  cl.add_option("--output", s.output, "write to FILE (default: standard output)")
+      ->type_name("FILE");
+  cl.add_flag("-q,--quiet", s.quiet, "no progress or summary on standard error");
+  return cl.parse_args(argc, argv);
 }
 
 }  // namespace
 
 int dissect_command(int argc, char** argv) {
   Settings s;
-  if (int status = parse(argc, argv, s); status >= 0) return status;
+  if (std::optional<int> status = parse(argc, argv, s)) return *status;
   PacketFilter filter(s.filter);
   std::string error;
   if (!filter.check(LinkType::ethernet, error))  // syntax errors, before any output

@@ -1,14 +1,14 @@
 // pspdr filter: PATHspider's target-list pre-processor. Reads jobs (ndjson, or CSV with
 // --csv-input), drops what measure would reject -- reporting each with its line -- and
 // writes the rest as ndjson, optionally with a destination port added.
-#include <getopt.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "cli/command.hpp"
+#include "cli/command_line.hpp"
 #include "cli/options.hpp"
 #include "measure/job_reader.hpp"
 
@@ -26,64 +26,28 @@ void write_job(JsonWriter& w, const Job& job, int dp) {
 }
 
 constexpr const char* kProg = "pspdr filter";
-constexpr const char* kUsage =
-    R"(usage: pspdr filter [-h] [--csv-input] [--dp PORT] [--input F] [--output F]
-
-Pre-process a target list: read PATHspider jobs, write the usable ones (ndjson), one
+constexpr const char* kDescription =
+    R"(Pre-process a target list: read PATHspider jobs, write the usable ones (ndjson), one
 per target. Lines that are not usable jobs (not JSON, a bad address, a target already
 listed, a wrong number of CSV fields) are reported on standard error with their line
 number and left out. Jobs without "dip" pass, as in PATHspider (a domain list for
 dnsresolv).
-
-optional arguments:
-  -h, --help     show this help message and exit
-  --csv-input    the input is CSV: dip,dp,domain[,rank] (PATHspider 1.0 and 0.9)
-                 or rank,domain (the resolver's)
-  --dp PORT      set every job's destination port
-  --input F      read jobs from F (default: standard input)
-  --output F     write jobs to F (default: standard output)
 )";
 
 }  // namespace
 
 int filter_command(int argc, char** argv) {
-  enum { kCsv = 256, kDp, kInput, kOutput };
-  static const option long_opts[] = {
-      {"help", no_argument, nullptr, 'h'},
-      {"csv-input", no_argument, nullptr, kCsv},
-      {"dp", required_argument, nullptr, kDp},
-      {"input", required_argument, nullptr, kInput},
-      {"output", required_argument, nullptr, kOutput},
-      {nullptr, 0, nullptr, 0},
-  };
   bool csv = false;
   int dp = -1;
   std::string input, output;
-  optind = 1;
-  opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, "h", long_opts, nullptr)) != -1;) {
-    switch (c) {
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return exit_status::ok;
-      case kCsv:
-        csv = true;
-        break;
-      case kDp:
-        if (!options::parse_count(optarg, 0, 65535, dp))
-          return options::usage_error(kProg, std::string("bad --dp '") + optarg + "'");
-        break;
-      case kInput:
-        input = optarg;
-        break;
-      case kOutput:
-        output = optarg;
-        break;
-      default:
-        return options::usage_error(kProg, options::bad_option(argv));
-    }
-  }
-  if (optind < argc) return options::usage_error(kProg, std::string("unexpected ") + argv[optind]);
+  CommandLine cl(kProg, kDescription);
+  cl.add_flag("--csv-input", csv,
+              "the input is CSV: dip,dp,domain[,rank] (PATHspider 1.0 and 0.9) or rank,domain "
+              "(the resolver's)");
+  cl.add_count("--dp", dp, 0, 65535, "set every job's destination port", "PORT");
+  cl.add_option("--input", input, "read jobs from F (default: standard input)")->type_name("F");
+  cl.add_option("--output", output, "write jobs to F (default: standard output)")->type_name("F");
+  if (std::optional<int> status = cl.parse_args(argc, argv)) return *status;
   FILE* in = options::open_input(kProg, input);
   FILE* out = in ? options::open_output(kProg, output) : nullptr;
   if (!out) {

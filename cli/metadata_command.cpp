@@ -1,18 +1,19 @@
 // pspdr metadata: PATHspider's metadata command (its master branch): for each results
 // file, FILE.meta.json in the PTO v3 format -- the campaign's first and last time and the
 // file type -- so that results go to a Path Transparency Observatory as PATHspider's do.
-#include <getopt.h>
 #include <simdjson.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "cli/command.hpp"
+#include "cli/command_line.hpp"
 #include "cli/options.hpp"
 #include "shared/json_writer.hpp"
 
@@ -20,24 +21,14 @@ namespace pspdr {
 namespace {
 
 constexpr const char* kProg = "pspdr metadata";
-constexpr const char* kUsage =
-    R"(usage: pspdr metadata [-h] [-t FILETYPE] [--extra TAG:VAL ...] [INPUTFILE ...]
-
-Create PTOv3 metadata files from results: for each INPUTFILE (pspdr measure's or
+constexpr const char* kDescription =
+    R"(Create PTOv3 metadata files from results: for each INPUTFILE (pspdr measure's or
 PATHspider's output, plain or .bz2/.gz/.xz/.zst), INPUTFILE.meta.json holding
 _time_start and _time_end (the earliest "time.from" and the latest "time.to" of its
 lines, to the second) and _file_type, as PATHspider's metadata command writes them.
-
-positional arguments:
-  INPUTFILE             input files
-
-options:
-  -h, --help            show this help message and exit
-  -t, --filetype FILETYPE
-                        filetype [ps-ndjson] (the only one). (Default: ps-ndjson)
-  --extra TAG:VAL ...   additional metadata tags, written as strings
-
-Lines without "time" (a job pspdr could not measure: its line has an "error") are
+)";
+constexpr const char* kEpilog =
+    R"(Lines without "time" (a job pspdr could not measure: its line has an "error") are
 counted and left out; PATHspider's command stops at them.
 )";
 
@@ -115,43 +106,26 @@ std::string metadata_json(const Span& span,
 }  // namespace
 
 int metadata_command(int argc, char** argv) {
-  enum { kExtra = 256 };
-  static const option long_opts[] = {
-      {"help", no_argument, nullptr, 'h'},
-      {"filetype", required_argument, nullptr, 't'},
-      {"extra", required_argument, nullptr, kExtra},
-      {nullptr, 0, nullptr, 0},
-  };
   std::vector<std::pair<std::string, std::string>> extra;
-  optind = 1;
-  opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, "ht:", long_opts, nullptr)) != -1;) {
-    switch (c) {
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return exit_status::ok;
-      case 't':
-        if (std::strcmp(optarg, "ps-ndjson") != 0)
-          return options::usage_error(
-              kProg, std::string("unknown filetype '") + optarg + "' (ps-ndjson is the only one)");
-        break;
-      case kExtra:
-        // argparse's nargs='+': the values after --extra, up to the next option.
-        for (--optind; optind < argc && argv[optind][0] != '-'; ++optind) {
-          std::string tag = argv[optind];
-          size_t colon = tag.find(':');
-          if (colon == std::string::npos || tag.find(':', colon + 1) != std::string::npos)
-            return options::usage_error(kProg, "bad --extra '" + tag + "' (TAG:VAL)");
-          extra.emplace_back(tag.substr(0, colon), tag.substr(colon + 1));
-        }
-        break;
-      default:
-        return options::usage_error(kProg, options::bad_option(argv));
-    }
-  }
+  std::string filetype = "ps-ndjson";
+  std::vector<std::string> files;
+  CommandLine cl(kProg, kDescription, kEpilog);
+  cl.add_choice("-t,--filetype", filetype, {{"ps-ndjson", "ps-ndjson"}},
+                "filetype [ps-ndjson] (the only one). (Default: ps-ndjson)", "FILETYPE");
+  cl.add_checked(
+      "--extra", "TAG:VAL", "additional metadata tags, written as strings",
+      [&](const std::string& tag) {
+        size_t colon = tag.find(':');
+        if (colon == std::string::npos || tag.find(':', colon + 1) != std::string::npos)
+          return false;
+        extra.emplace_back(tag.substr(0, colon), tag.substr(colon + 1));
+        return true;
+      },
+      "TAG:VAL", CommandLine::Values::many);
+  cl.add_option("INPUTFILE", files, "input files");
+  if (std::optional<int> status = cl.parse_args(argc, argv)) return *status;
   int status = exit_status::ok;
-  for (int i = optind; i < argc; ++i) {
-    std::string path = argv[i];
+  for (const std::string& path : files) {
     Span span;
     if (!read_span(path, span)) {
       status = exit_status::failure;

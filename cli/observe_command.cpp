@@ -1,6 +1,5 @@
 // pspdr observe (and pspdr-observe): run the observer over a trace or a live source
 // and write flow records.
-#include <getopt.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,6 +20,7 @@
 
 #include "chains/chain_set.hpp"
 #include "cli/command.hpp"
+#include "cli/command_line.hpp"
 #include "cli/options.hpp"
 #include "cli/trace_input.hpp"
 #include "observer/af_packet_source.hpp"
@@ -38,53 +38,11 @@ namespace {
 
 const char* g_prog = "pspdr observe";  // the front end in use, for messages
 
-constexpr const char* kUsage =
-    "usage: %1$s [-h] [--list-chains] [-i SOURCE] [--output FILE] [--idle-timeout S]\n"
-    "       %2$*3$s [--expiry-timeout S] [--max-flows N] [--workers N] [--queues N]\n"
-    "       %2$*3$s [--cores LIST] [--duration S] [--stats] [-q] [CHAIN ...]\n"
-    "\n"
+constexpr const char* kDescription =
     "Passively observe packets and write one flow record per flow (ndjson), with the\n"
-    "fields of the chosen chains, exactly as PATHspider's observer would.\n"
-    "\n"
-    "positional arguments:\n"
-    "  CHAIN                 observer chains to run, in this order (see --list-chains;\n"
-    "                        names in any case); include 'basic' for addresses, ports\n"
-    "                        and counters\n"
-    "\n"
-    "options:\n"
-    "  -h, --help            show this help and exit\n"
-    "  --list-chains         list the available chains and their fields, then exit\n"
-    "  -i, --interface SOURCE\n"
-    "                        a pcap or pcapng trace (format detected from its content,\n"
-    "                        any file name; gzip, bzip2, xz or zstd compressed), or a\n"
-    "                        network interface captured live with AF_PACKET (root or\n"
-    "                        CAP_NET_RAW), xdp:IFACE for AF_XDP, or dpdk:PORT for a DPDK\n"
-    "                        port (EAL arguments in --eal). PATHspider's libtrace URIs\n"
-    "                        work too (pcapfile:TRACE, int:IFACE). (Default: eth0)\n"
-    "  --xdp IFACE           the same as -i xdp:IFACE. AF_XDP takes every packet from the\n"
-    "                        kernel: use it on a tap or mirror port, not on an interface\n"
-    "                        whose own connections must keep working\n"
-    "  --xdp-mode MODE       auto (default: native, else generic; zero-copy where the\n"
-    "                        driver allows), native, generic, zero-copy or copy\n"
-    "  --dpdk \"EAL ARGS\"     capture DPDK port 0 with these EAL arguments (any PMD, e.g.\n"
-    "                        \"--no-huge -m 512 --no-pci --vdev=net_pcap0,rx_pcap=T.pcap\");\n"
-    "                        the same as -i dpdk:0 --eal \"EAL ARGS\"\n"
-    "  --mbufs N             DPDK packet buffers (default 8191; net_pcap with infinite_rx\n"
-    "                        needs one per packet of its trace)\n"
-    "  --output FILE         write flow records to FILE (default: standard output)\n"
-    "  --idle-timeout S      complete a flow idle for S seconds of packet time (default 30)\n"
-    "  --expiry-timeout S    emit a completed flow S seconds later (default 5)\n"
-    "  --max-flows N         hold at most N flows per worker; at the limit the flow idle\n"
-    "                        longest is emitted early (and counted). Default: no limit\n"
-    "  --workers N           traces: observer cores (default 1); flows are spread by a\n"
-    "                        symmetric hash, records are the same whatever N\n"
-    "  --queues N            live sources: receive queues, one worker core each (default 1)\n"
-    "  --cores LIST          pin workers to these CPUs, e.g. 2,3 or 2-5\n"
-    "  --duration S          live sources: stop after S seconds (default: at SIGINT/SIGTERM)\n"
-    "  --stats               live sources: the statistics line every second even when\n"
-    "                        standard error is no terminal (a log)\n"
-    "  -q, --quiet           no progress or statistics on standard error\n"
-    "\n"
+    "fields of the chosen chains, exactly as PATHspider's observer would.\n";
+
+constexpr const char* kEpilog =
     "Statistics go to standard error: at the end (packets, non-IP, short or malformed,\n"
     "flows, records), and every second while standard error is a terminal (progress for\n"
     "traces; packets/s per core, drops, active flows and records for live sources).\n"
@@ -92,9 +50,9 @@ constexpr const char* kUsage =
     "Exit status: 0 on success (also when a damaged trace was read up to the damage),\n"
     "1 when the source cannot be read or the output fails, 2 on a usage error.\n"
     "\n"
-    "examples: %1$s -i capture.pcap basic tcp ecn >flows.ndjson\n"
-    "          %1$s -i eth1 --queues 2 --cores 2,3 basic tcp ecn >flows.ndjson\n"
-    "          %1$s --dpdk \"-l 0-2 -a 0000:03:00.0\" --queues 2 --cores 1,2 basic tcp\n";
+    "examples: PROG -i capture.pcap basic tcp ecn >flows.ndjson\n"
+    "          PROG -i eth1 --queues 2 --cores 2,3 basic tcp ecn >flows.ndjson\n"
+    "          PROG --dpdk \"-l 0-2 -a 0000:03:00.0\" --queues 2 --cores 1,2 basic tcp\n";
 
 void list_chains() {
   std::printf("The following chains are available:\n\n");
@@ -235,137 +193,108 @@ int observe_live(const Settings& s, const ChainSet& chains, PacketSource& source
   return written ? exit_status::ok : exit_status::failure;
 }
 
+// XDP_MODE into `xdp`: false for a mode there is not.
+bool set_xdp_mode(const std::string& mode, XdpOptions& xdp) {
+  if (mode == "native")
+    xdp.mode = XdpOptions::Mode::native;
+  else if (mode == "generic")
+    xdp.mode = XdpOptions::Mode::generic;
+  else if (mode == "zero-copy")
+    xdp.copy = XdpOptions::Copy::zero_copy;
+  else if (mode == "copy")
+    xdp.copy = XdpOptions::Copy::copy;
+  else
+    return mode == "auto";
+  return true;
+}
+
+// Parses argv into `s`; nullopt to go on, else the exit status.
+std::optional<int> parse(int argc, char** argv, Settings& s) {
+  std::string epilog = kEpilog;
+  for (size_t at; (at = epilog.find("PROG")) != std::string::npos;) epilog.replace(at, 4, g_prog);
+  CommandLine cl(g_prog, kDescription, epilog);
+  bool list = false;
+  cl.add_flag("--list-chains", list, "list the available chains and their fields, then exit");
+  cl.add_option("-i,--interface", s.source,
+                "a pcap or pcapng trace (format detected from its content, any file name; gzip, "
+                "bzip2, xz or zstd compressed), or a network interface captured live with "
+                "AF_PACKET (root or CAP_NET_RAW), xdp:IFACE for AF_XDP, or dpdk:PORT for a DPDK "
+                "port (EAL arguments in --eal). PATHspider's libtrace URIs work too "
+                "(pcapfile:TRACE, int:IFACE). (Default: eth0)")
+      ->type_name("SOURCE");
+  cl.add_checked(
+      "--xdp", "IFACE",
+      "the same as -i xdp:IFACE. AF_XDP takes every packet from the kernel: use it on a tap "
+      "or mirror port, not on an interface whose own connections must keep working",
+      [&](const std::string& v) {
+        s.source = "xdp:" + v;
+        return true;
+      });
+  cl.add_checked(
+      "--xdp-mode", "MODE",
+      "auto (default: native, else generic; zero-copy where the driver allows), native, "
+      "generic, zero-copy or copy",
+      [&](const std::string& v) { return set_xdp_mode(v, s.xdp); },
+      "auto, native, generic, zero-copy, copy");
+  cl.add_checked(
+      "--dpdk", "\"EAL ARGS\"",
+      "capture DPDK port 0 with these EAL arguments (any PMD, e.g. \"--no-huge -m 512 "
+      "--no-pci --vdev=net_pcap0,rx_pcap=T.pcap\"); the same as -i dpdk:0 --eal \"EAL ARGS\"",
+      [&](const std::string& v) {
+        s.source = "dpdk:0";
+        s.eal = v;
+        return true;
+      });
+  cl.add_option("--eal", s.eal, "DPDK EAL arguments, for -i dpdk:PORT")->type_name("\"EAL ARGS\"");
+  cl.add_count("--mbufs", s.mbufs, 1, 1ul << 30,
+               "DPDK packet buffers (default 8191; net_pcap with infinite_rx needs one per packet "
+               "of its trace)");
+  cl.add_option("--output", s.output, "write flow records to FILE (default: standard output)")
+      ->type_name("FILE");
+  cl.add_seconds("--idle-timeout", s.opts.idle_timeout,
+                 "complete a flow idle for S seconds of packet time (default 30)");
+  cl.add_seconds("--expiry-timeout", s.opts.expiry_timeout,
+                 "emit a completed flow S seconds later (default 5)");
+  cl.add_count("--max-flows", s.opts.max_flows, 1, 1ul << 31,
+               "hold at most N flows per worker; at the limit the flow idle longest is emitted "
+               "early (and counted). Default: no limit");
+  cl.add_count("--workers", s.pipeline.workers, 1, 256,
+               "traces: observer cores (default 1); flows are spread by a symmetric hash, "
+               "records are the same whatever N");
+  cl.add_count("--queues", s.queues, 1, 256,
+               "live sources: receive queues, one worker core each (default 1)");
+  cl.add_checked(
+      "--cores", "LIST", "pin workers to these CPUs, e.g. 2,3 or 2-5",
+      [&](const std::string& v) {
+        s.pipeline.cores.clear();
+        return options::parse_cores(v, s.pipeline.cores);
+      },
+      "CPU numbers, e.g. 2,3 or 2-5");
+  cl.add_seconds("--duration", s.live.duration,
+                 "live sources: stop after S seconds (default: at SIGINT/SIGTERM)");
+  cl.add_flag("--stats", s.stats,
+              "live sources: the statistics line every second even when standard error is no "
+              "terminal (a log)");
+  cl.add_flag("-q,--quiet", s.quiet, "no progress or statistics on standard error");
+  cl.add_option("CHAIN", s.chains,
+                "observer chains to run, in this order (see --list-chains; names in any case); "
+                "include 'basic' for addresses, ports and counters");
+  if (auto status = cl.parse_args(argc, argv)) return status;
+  if (list) {
+    list_chains();
+    return exit_status::ok;
+  }
+  s.live.cores = s.pipeline.cores;
+  return std::nullopt;
+}
+
 }  // namespace
 
 int observe_command(int argc, char** argv) {
   g_prog = std::strcmp(argv[0], "observe") == 0 ? "pspdr observe" : "pspdr-observe";
-  enum {
-    kListChains = 256,
-    kOutput,
-    kIdle,
-    kExpiry,
-    kWorkers,
-    kCores,
-    kMaxFlows,
-    kQueues,
-    kDuration,
-    kXdp,
-    kXdpMode,
-    kDpdk,
-    kEal,
-    kMbufs,
-    kStats,
-  };
-  static const option long_opts[] = {
-      {"help", no_argument, nullptr, 'h'},
-      {"list-chains", no_argument, nullptr, kListChains},
-      {"interface", required_argument, nullptr, 'i'},
-      {"output", required_argument, nullptr, kOutput},
-      {"idle-timeout", required_argument, nullptr, kIdle},
-      {"expiry-timeout", required_argument, nullptr, kExpiry},
-      {"max-flows", required_argument, nullptr, kMaxFlows},
-      {"workers", required_argument, nullptr, kWorkers},
-      {"queues", required_argument, nullptr, kQueues},
-      {"cores", required_argument, nullptr, kCores},
-      {"duration", required_argument, nullptr, kDuration},
-      {"xdp", required_argument, nullptr, kXdp},
-      {"xdp-mode", required_argument, nullptr, kXdpMode},
-      {"dpdk", required_argument, nullptr, kDpdk},
-      {"eal", required_argument, nullptr, kEal},
-      {"mbufs", required_argument, nullptr, kMbufs},
-      {"stats", no_argument, nullptr, kStats},
-      {"quiet", no_argument, nullptr, 'q'},
-      {nullptr, 0, nullptr, 0},
-  };
   Settings s;
-  optind = 1;
-  opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, "hi:q", long_opts, nullptr)) != -1;) {
-    std::string arg = optarg ? optarg : "";
-    switch (c) {
-      case 'h': {
-        int pad = int(std::strlen(g_prog));
-        std::printf(kUsage, g_prog, "", pad);
-        return exit_status::ok;
-      }
-      case kListChains:
-        list_chains();
-        return exit_status::ok;
-      case 'i':
-        s.source = arg;
-        break;
-      case kOutput:
-        s.output = arg;
-        break;
-      case kIdle:
-        if (!options::parse_seconds(optarg, s.opts.idle_timeout))
-          return usage_error("bad --idle-timeout '" + arg + "'");
-        break;
-      case kExpiry:
-        if (!options::parse_seconds(optarg, s.opts.expiry_timeout))
-          return usage_error("bad --expiry-timeout '" + arg + "'");
-        break;
-      case kDuration:
-        if (!options::parse_seconds(optarg, s.live.duration))
-          return usage_error("bad --duration '" + arg + "'");
-        break;
-      case kMaxFlows:
-        if (!options::parse_count(optarg, 1, 1ul << 31, s.opts.max_flows))
-          return usage_error("bad --max-flows '" + arg + "'");
-        break;
-      case kWorkers:
-        if (!options::parse_count(optarg, 1, 256, s.pipeline.workers))
-          return usage_error("bad --workers '" + arg + "' (1 to 256)");
-        break;
-      case kQueues:
-        if (!options::parse_count(optarg, 1, 256, s.queues))
-          return usage_error("bad --queues '" + arg + "' (1 to 256)");
-        break;
-      case kCores:
-        if (!options::parse_cores(arg, s.pipeline.cores))
-          return usage_error("bad --cores '" + arg + "'");
-        s.live.cores = s.pipeline.cores;
-        break;
-      case kXdp:
-        s.source = "xdp:" + arg;
-        break;
-      case kDpdk:
-        s.source = "dpdk:0";
-        s.eal = arg;
-        break;
-      case kEal:
-        s.eal = arg;
-        break;
-      case kMbufs:
-        if (!options::parse_count(optarg, 1, 1ul << 30, s.mbufs))
-          return usage_error("bad --mbufs '" + arg + "'");
-        break;
-      case kXdpMode:
-        if (arg == "native")
-          s.xdp.mode = XdpOptions::Mode::native;
-        else if (arg == "generic")
-          s.xdp.mode = XdpOptions::Mode::generic;
-        else if (arg == "zero-copy")
-          s.xdp.copy = XdpOptions::Copy::zero_copy;
-        else if (arg == "copy")
-          s.xdp.copy = XdpOptions::Copy::copy;
-        else if (arg != "auto")
-          return usage_error("bad --xdp-mode '" + arg +
-                             "' (auto, native, generic, zero-copy, copy)");
-        break;
-      case kStats:
-        s.stats = true;
-        break;
-      case 'q':
-        s.quiet = true;
-        break;
-      default:
-        return usage_error(options::bad_option(argv));
-    }
-  }
+  if (std::optional<int> status = parse(argc, argv, s)) return *status;
   s.source = without_libtrace_prefix(s.source.empty() ? "eth0" : s.source);
-
-  s.chains.assign(argv + optind, argv + argc);
   ChainSet chains;
   try {
     chains = ChainSet::from_names(s.chains);

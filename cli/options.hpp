@@ -1,8 +1,6 @@
 // Option values every pspdr command parses the same way, and the one-line usage error.
 #pragma once
 
-#include <getopt.h>
-
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -48,14 +46,6 @@ bool close_output(const char* program, FILE* out, bool written, const std::strin
 
 // "2,3" or "2-5,8": CPU numbers; false on anything else.
 bool parse_cores(const std::string& text, std::vector<int>& cores);
-
-// What getopt_long's '?' means: an unknown option, or one missing its value (optopt is
-// a short option's letter, a long option's code, or 0).
-inline std::string bad_option(char** argv) {
-  std::string name = argv[optind - 1];
-  if (optopt > 0 && optopt < 128) name = {'-', char(optopt)};
-  return "option '" + name + "' is unknown or needs a value";
-}
 
 // Prints "PROGRAM: MESSAGE (see PROGRAM --help)" and returns the usage exit status.
 inline int usage_error(const char* program, const std::string& msg) {

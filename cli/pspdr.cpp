@@ -1,9 +1,12 @@
 // pspdr: PATHspider's command line, in C++. `pspdr COMMAND --help` explains each command.
+#include <algorithm>
 #include <cstdio>
-#include <cstring>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "cli/command.hpp"
+#include "cli/command_line.hpp"
 #include "generators/generator.hpp"
 #include "shared/log.hpp"
 
@@ -32,45 +35,40 @@ constexpr Command kCommands[] = {
     {"generate", "(internal) a generator process of pspdr measure", pspdr::generator_main},
 };
 
-void usage(FILE* out) {
-  std::fprintf(
-      out,
-      "usage: pspdr [-h] [--version] [--verbose] COMMAND ...\n\n"
-      "PATHspider will spider the paths: A/B measurement of Internet path transparency.\n\n"
-      "options:\n"
-      "  -h, --help   show this help message and exit\n"
-      "  --version    print the version and exit\n"
-      "  --verbose    debug logging on standard error (each connection of each job)\n\n"
-      "Commands:\n");
-  for (const Command& c : kCommands)
-    std::fprintf(out, "  %-12.*s %.*s\n", int(c.name.size()), c.name.data(), int(c.help.size()),
-                 c.help.data());
-  std::fprintf(out, "\nRun 'pspdr COMMAND --help' for a command's options.\n\nSpider safely!\n");
+// The help's end: the commands.
+std::string epilog() {
+  std::string text = "Commands:\n";
+  for (const Command& c : kCommands) {
+    std::string name(c.name);
+    name.resize(std::max<size_t>(name.size(), 12), ' ');
+    text += "  " + name + " " + std::string(c.help) + "\n";
+  }
+  return text + "\nRun 'pspdr COMMAND --help' for a command's options.\n\nSpider safely!\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string_view(argv[1]) == "--verbose") {
-    pspdr::log::verbose = true;
-    --argc;
-    ++argv;
-  }
-  if (argc < 2) {  // as PATHspider: its help, and success
-    usage(stdout);
-    return pspdr::exit_status::ok;
-  }
-  std::string_view cmd = argv[1];
-  if (cmd == "-h" || cmd == "--help") {
-    usage(stdout);
-    return pspdr::exit_status::ok;
-  }
-  if (cmd == "--version") {
+  pspdr::CommandLine cl(
+      "pspdr", "PATHspider will spider the paths: A/B measurement of Internet path transparency.\n",
+      epilog());
+  bool version = false;
+  cl.add_flag("--version", version, "print the version and exit");
+  cl.add_flag("--verbose", pspdr::log::verbose,
+              "debug logging on standard error (each connection of each job)");
+  cl.stop_at_argument("COMMAND ...");
+  if (std::optional<int> status = cl.parse_args(argc, argv)) return *status;
+  if (version) {
     std::printf("pspdr %s\n", PSPDR_VERSION);
     return pspdr::exit_status::ok;
   }
+  if (cl.rest().empty()) {  // as PATHspider: its help, and success
+    std::fputs(cl.help().c_str(), stdout);
+    return pspdr::exit_status::ok;
+  }
+  // The command's own argv: its name first, as each command expects.
+  int first = argc - int(cl.rest().size());
   for (const Command& c : kCommands)
-    if (c.name == cmd) return c.run(argc - 1, argv + 1);
-  std::fprintf(stderr, "pspdr: unknown command '%s' (see pspdr --help)\n", argv[1]);
-  return pspdr::exit_status::usage;
+    if (c.name == cl.rest().front()) return c.run(argc - first, argv + first);
+  return cl.usage_error("unknown command '" + cl.rest().front() + "'");
 }

@@ -1,5 +1,4 @@
 // pspdr synth: write a deterministic synthetic trace (for benchmarks and tests).
-#include <getopt.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -7,113 +6,74 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "cli/command.hpp"
+#include "cli/command_line.hpp"
 #include "cli/options.hpp"
 #include "shared/synth.hpp"
 
 namespace pspdr {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: pspdr synth [-h] --flows N [--seed S] [--rate R] [--snaplen N] [--flow-packets K]\n"
-    "                   [--output FILE] [-q]\n"
-    "\n"
-    "Write a synthetic Ethernet pcap of N flows of mixed traffic, the same for the same\n"
-    "seed: TCP connections (MSS, SACK-permitted, timestamps and window-scale options; ECN\n"
-    "negotiation and ECT(0)/ECT(1)/CE marks; DSCP; TCP Fast Open with kind 34 or the\n"
-    "experimental kind 254; the evil bit; data both ways; FIN, RST or no teardown), DNS\n"
-    "over UDP (some zero checksums, lost queries, closed ports), ICMP errors quoting a\n"
-    "flow's packets, with an IPv6 and an 802.1Q share. Flows overlap in time and packets\n"
-    "are written in timestamp order.\n"
-    "\n"
-    "options:\n"
-    "  -h, --help        show this help and exit\n"
-    "  --flows N         number of flows (TCP connections, DNS exchanges); required\n"
-    "  --seed S          seed of the random choices (default 1)\n"
-    "  --rate R          mean new flows per second of trace time (default 5000)\n"
-    "  --snaplen N       cut frames to N bytes, as a header-only capture (tcpdump -s N)\n"
-    "                    would (default 262144: whole frames)\n"
-    "  --flow-packets K  keep only each flow's first K packets: many flows in a small\n"
-    "                    trace (e.g. K=2 and a high --rate for flow-table sweeps)\n"
-    "  --output FILE     write the trace to FILE (default: standard output, if not a terminal)\n"
-    "  -q, --quiet       no statistics on standard error\n"
-    "\n"
-    "A statistics line goes to standard error at the end (packets, bytes, time).\n"
-    "Exit status: 0 on success, 1 when the output cannot be written, 2 on a usage error.\n"
-    "\n"
-    "example: pspdr synth --flows 100000 --seed 7 --output mixed.pcap\n";
+constexpr const char* kDescription =
+    R"(Write a synthetic Ethernet pcap of N flows of mixed traffic, the same for the same
+seed: TCP connections (MSS, SACK-permitted, timestamps and window-scale options; ECN
+negotiation and ECT(0)/ECT(1)/CE marks; DSCP; TCP Fast Open with kind 34 or the
+experimental kind 254; the evil bit; data both ways; FIN, RST or no teardown), DNS
+over UDP (some zero checksums, lost queries, closed ports), ICMP errors quoting a
+flow's packets, with an IPv6 and an 802.1Q share. Flows overlap in time and packets
+are written in timestamp order.
+)";
+constexpr const char* kEpilog =
+    R"(A statistics line goes to standard error at the end (packets, bytes, time).
+Exit status: 0 on success, 1 when the output cannot be written, 2 on a usage error.
 
-int usage_error(const std::string& msg) {
-  return options::usage_error("pspdr synth", msg);
+example: pspdr synth --flows 100000 --seed 7 --output mixed.pcap
+)";
+
+// A positive number of flows per second, at most 10^9.
+bool parse_rate(const std::string& text, double& out) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end || !(v > 0) || v > 1e9) return false;
+  out = v;
+  return true;
 }
 
 }  // namespace
 
 int synth_command(int argc, char** argv) {
-  enum { kFlows = 256, kSeed, kRate, kOutput, kSnaplen, kFlowPackets };
-  static const option long_opts[] = {
-      {"help", no_argument, nullptr, 'h'},
-      {"flows", required_argument, nullptr, kFlows},
-      {"seed", required_argument, nullptr, kSeed},
-      {"rate", required_argument, nullptr, kRate},
-      {"output", required_argument, nullptr, kOutput},
-      {"snaplen", required_argument, nullptr, kSnaplen},
-      {"flow-packets", required_argument, nullptr, kFlowPackets},
-      {"quiet", no_argument, nullptr, 'q'},
-      {nullptr, 0, nullptr, 0},
-  };
   SynthOptions opts;
-  bool have_flows = false, quiet = false;
+  bool quiet = false;
   uint32_t snaplen = 262144;
   std::string output;
-  optind = 1;
-  opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, "hq", long_opts, nullptr)) != -1;) {
-    switch (c) {
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return exit_status::ok;
-      case kFlows:
-        if (!options::parse_count(optarg, 1, UINT64_MAX, opts.flows))
-          return usage_error("bad --flows '" + std::string(optarg) + "'");
-        have_flows = true;
-        break;
-      case kSeed:
-        if (!options::parse_count(optarg, 0, UINT64_MAX, opts.seed))
-          return usage_error("bad --seed '" + std::string(optarg) + "'");
-        break;
-      case kRate: {
-        char* end = nullptr;
-        opts.flows_per_second = std::strtod(optarg, &end);
-        if (*end || !(opts.flows_per_second > 0) || opts.flows_per_second > 1e9)
-          return usage_error("bad --rate '" + std::string(optarg) + "'");
-        break;
-      }
-      case kOutput:
-        output = optarg;
-        break;
-      case kSnaplen:
-        if (!options::parse_count(optarg, 14, 262144, snaplen))
-          return usage_error("bad --snaplen '" + std::string(optarg) + "' (14 to 262144)");
-        break;
-      case kFlowPackets:
-        if (!options::parse_count(optarg, 1, UINT32_MAX, opts.max_flow_packets))
-          return usage_error("bad --flow-packets '" + std::string(optarg) + "'");
-        break;
-      case 'q':
-        quiet = true;
-        break;
-      default:
-        return usage_error(options::bad_option(argv));
-    }
-  }
-  if (optind < argc) return usage_error("unexpected argument '" + std::string(argv[optind]) + "'");
-  if (!have_flows) return usage_error("give the number of flows with --flows N");
+  CommandLine cl("pspdr synth", kDescription, kEpilog);
+  cl.add_count("--flows", opts.flows, 1, UINT64_MAX,
+               "number of flows (TCP connections, DNS exchanges)")
+      ->required();
+  cl.add_count("--seed", opts.seed, 0, UINT64_MAX, "seed of the random choices (default 1)", "S");
+  cl.add_checked(
+      "--rate", "R", "mean new flows per second of trace time (default 5000)",
+      [&](const std::string& v) { return parse_rate(v, opts.flows_per_second); },
+      "flows per second, more than 0");
+  cl.add_count("--snaplen", snaplen, 14, 262144,
+               "cut frames to N bytes, as a header-only capture (tcpdump -s N) would (default "
+               "262144: whole frames)");
+  cl.add_count("--flow-packets", opts.max_flow_packets, 1, UINT32_MAX,
+               "keep only each flow's first K packets: many flows in a small trace (e.g. K=2 "
+               "and a high --rate for flow-table sweeps)",
+               "K");
+  cl.add_option("--output", output,
+                "write the trace to FILE (default: standard output, if not a terminal)")
+      ->type_name("FILE");
+  cl.add_flag("-q,--quiet", quiet, "no statistics on standard error");
+  if (std::optional<int> status = cl.parse_args(argc, argv)) return *status;
   if (output.empty() || output == "-") {
-    if (isatty(STDOUT_FILENO)) return usage_error("standard output is a terminal: give --output");
+    if (isatty(STDOUT_FILENO))
+      return cl.usage_error("standard output is a terminal: give --output");
     output = "/dev/stdout";
   }
 

@@ -1,7 +1,6 @@
 // pspdr trace: follow TCP streams. Splits a trace into its TCP streams -- numbered and
 // grouped as tshark's tcp.stream, labelled as pcapkit's TraceFlow -- with one file per
 // stream and an index line per stream (docs/trace.md).
-#include <getopt.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,9 +8,11 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/command.hpp"
+#include "cli/command_line.hpp"
 #include "cli/options.hpp"
 #include "cli/trace_input.hpp"
 #include "tracing/stream_files.hpp"
@@ -21,11 +22,8 @@ namespace pspdr {
 namespace {
 
 constexpr const char* kProg = "pspdr trace";
-constexpr const char* kUsage =
-    R"(usage: pspdr trace [-h] -i TRACE [--output-dir DIR] [--format pcap|json|none]
-                   [--index FILE] [--idle SECONDS] [--max-open-files N] [-q]
-
-Follow TCP streams: split a pcap or pcapng trace into its TCP streams, both directions
+constexpr const char* kDescription =
+    R"(Follow TCP streams: split a pcap or pcapng trace into its TCP streams, both directions
 of a 4-tuple together and a new stream where a SYN reuses the 4-tuple with another
 initial sequence number -- the streams tshark numbers as tcp.stream, with the same
 numbers. Each stream's frames go to DIR/LABEL.pcap (or .json), LABEL being pcapkit's
@@ -33,22 +31,9 @@ flow label {src}_{srcport}-{dst}_{dstport}-{first timestamp}; each stream gets o
 index line (JSON): {"stream", "label", "fpout", "index": [frame numbers], "src",
 "srcport", "dst", "dstport", "packets", "first", "last"}, written when the stream
 ends. See docs/trace.md.
-
-options:
-  -h, --help            show this help and exit
-  -i, --input TRACE     the trace (pcap or pcapng, detected from its content)
-  --output-dir DIR      where the stream files go (default: trace.out; created)
-  --format FORMAT       pcap (default): each stream's frames as captured;
-                        json: one `pspdr dissect` line per frame; none: index only
-  --index FILE          write the index to FILE (default: standard output)
-  --idle SECONDS        a stream without packets for this long (trace time) ends;
-                        memory stays bounded by the streams active at once
-                        (default 300)
-  --max-open-files N    stream files open at once (default 256); others are closed
-                        and reopened to append when their stream goes on
-  -q, --quiet           no progress or summary on standard error
-
-Exit status: 0 on success (also when a damaged trace was read up to the damage),
+)";
+constexpr const char* kEpilog =
+    R"(Exit status: 0 on success (also when a damaged trace was read up to the damage),
 1 if the trace cannot be read or an output cannot be written, 2 on bad options.
 )";
 
@@ -60,70 +45,31 @@ struct Settings {
   bool quiet = false;
 };
 
-bool parse_format(const char* text, StreamFormat& out) {
-  for (auto [name, f] :
-       {std::pair{"pcap", StreamFormat::pcap}, std::pair{"json", StreamFormat::json},
-        std::pair{"none", StreamFormat::none}})
-    if (std::strcmp(text, name) == 0) {
-      out = f;
-      return true;
-    }
-  return false;
-}
-
-// Parses argv into `s`; returns -1 to go on, else the exit status.
-int parse(int argc, char** argv, Settings& s) {
-  enum { kOutputDir = 256, kFormat, kIndex, kIdle, kMaxOpen };
-  static const option long_opts[] = {
-      {"help", no_argument, nullptr, 'h'},
-      {"input", required_argument, nullptr, 'i'},
-      {"output-dir", required_argument, nullptr, kOutputDir},
-      {"format", required_argument, nullptr, kFormat},
-      {"index", required_argument, nullptr, kIndex},
-      {"idle", required_argument, nullptr, kIdle},
-      {"max-open-files", required_argument, nullptr, kMaxOpen},
-      {"quiet", no_argument, nullptr, 'q'},
-      {nullptr, 0, nullptr, 0},
-  };
-  optind = 1;
-  opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, "hi:q", long_opts, nullptr)) != -1;) {
-    switch (c) {
-      case 'h':
-        std::fputs(kUsage, stdout);
-        return exit_status::ok;
-      case 'i':
-        s.input = optarg;
-        break;
-      case kOutputDir:
-        s.output_dir = optarg;
-        break;
-      case kFormat:
-        if (!parse_format(optarg, s.format))
-          return options::usage_error(
-              kProg, std::string("bad --format '") + optarg + "' (pcap, json or none)");
-        break;
-      case kIndex:
-        s.index = optarg;
-        break;
-      case kIdle:
-        if (!options::parse_seconds(optarg, s.idle))
-          return options::usage_error(kProg, std::string("bad --idle '") + optarg + "'");
-        break;
-      case kMaxOpen:
-        if (!options::parse_count(optarg, 1, 1u << 20, s.max_open))
-          return options::usage_error(kProg, std::string("bad --max-open-files '") + optarg + "'");
-        break;
-      case 'q':
-        s.quiet = true;
-        break;
-      default:
-        return options::usage_error(kProg, options::bad_option(argv));
-    }
-  }
-  if (optind < argc) return options::usage_error(kProg, std::string("unexpected ") + argv[optind]);
-  if (s.input.empty()) return options::usage_error(kProg, "a trace is needed: -i TRACE");
-  return -1;
+// Parses argv into `s`; nullopt to go on, else the exit status.
+std::optional<int> parse(int argc, char** argv, Settings& s) {
+  CommandLine cl(kProg, kDescription, kEpilog);
+  cl.add_option("-i,--input", s.input, "the trace (pcap or pcapng, detected from its content)")
+      ->type_name("TRACE")
+      ->required();
+  cl.add_option("--output-dir", s.output_dir,
+                "where the stream files go (default: trace.out; created)")
+      ->type_name("DIR");
+  cl.add_choice(
+      "--format", s.format,
+      {{"pcap", StreamFormat::pcap}, {"json", StreamFormat::json}, {"none", StreamFormat::none}},
+      "pcap (default): each stream's frames as captured; json: one `pspdr dissect` "
+      "line per frame; none: the index only",
+      "FORMAT");
+  cl.add_option("--index", s.index, "write the index to FILE (default: standard output)")
+      ->type_name("FILE");
+  cl.add_seconds("--idle", s.idle,
+                 "a stream without packets for this long (trace time) ends; memory stays "
+                 "bounded by the streams active at once (default 300)");
+  cl.add_count("--max-open-files", s.max_open, 1, 1u << 20,
+               "stream files open at once (default 256); others are closed and reopened to "
+               "append when their stream goes on");
+  cl.add_flag("-q,--quiet", s.quiet, "no progress or summary on standard error");
+  return cl.parse_args(argc, argv);
 }
 
 // The output directory, created if absent; false after a one-line error.
@@ -143,7 +89,7 @@ bool make_output_dir(const std::string& dir) {
 
 int trace_command(int argc, char** argv) {
   Settings s;
-  if (int status = parse(argc, argv, s); status >= 0) return status;
+  if (std::optional<int> status = parse(argc, argv, s)) return *status;
   std::unique_ptr<TraceFile> trace = trace_input::open(kProg, s.input);
   if (!trace) return exit_status::failure;
   if (s.format != StreamFormat::none && !make_output_dir(s.output_dir)) return exit_status::failure;

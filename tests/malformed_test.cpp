@@ -342,7 +342,8 @@ TEST_F(MalformedTest, UsageErrors) {
            Case{{"-i", trace, "basic", "bogus"}, "unknown chain 'bogus'"},
            Case{{"-i", trace, "basic", "basic"}, "chain 'basic' named twice"},
            Case{{"-i", trace, "--idle-timeout", "-3", "basic"}, "bad --idle-timeout '-3'"},
-           Case{{"-i"}, "option '-i' is unknown or needs a value"},
+           Case{{"-i"}, "--interface: 1 required SOURCE missing"},
+           Case{{"-i", trace, "--bogus", "basic"}, "unrecognized arguments: --bogus"},
        }) {
     SCOPED_TRACE(c.message);
     Result r = observe(dir_, c.args);
@@ -443,7 +444,8 @@ TEST_F(MalformedTest, DissectAndTraceErrors) {
   for (const Case& c : {
            Case{"dissect", {"-i", trace, "--filter", "tcp port"}, 2, "bad --filter 'tcp port': "},
            Case{"dissect", {"-i", trace, "--limit", "0"}, 2, "bad --limit '0'"},
-           Case{"dissect", {}, 2, "a trace is needed: -i TRACE"},
+           Case{"dissect", {}, 2, "--input is required"},
+           Case{"dissect", {"-i", trace, "--limit"}, 2, "--limit: 1 required N missing"},
            Case{"dissect", {"-i", dir_.file("missing.pcap")}, 1, "No such file or directory"},
            Case{"dissect", {"-i", trace, "--output", dir_.file("no/such/dir")}, 1, "cannot write"},
            Case{"trace", {"-i", trace, "--format", "xml"}, 2, "bad --format 'xml'"},
