@@ -158,7 +158,7 @@ CLI::Option* CommandLine::add_checked(const std::string& name, std::string metav
   CLI::Option* opt =
       add_option(name, CLI::callback_t(check), std::move(help))->type_name(std::move(metavar));
   if (values != Values::last) opt->take_all();
-  if (values == Values::many) opt->expected(1, CLI::detail::expected_max_vector_size);
+  if (values == Values::many) opt->expected(CLI::detail::expected_max_vector_size);
   return opt;
 }
 
