@@ -9,6 +9,7 @@
 
 #include "cli/command.hpp"
 #include "cli/command_line.hpp"
+#include "cli/job_input.hpp"
 #include "cli/options.hpp"
 #include "measure/job_reader.hpp"
 
@@ -37,25 +38,24 @@ dnsresolv).
 }  // namespace
 
 int filter_command(int argc, char** argv) {
-  bool csv = false;
+  JobInput jobs;
   int dp = -1;
-  std::string input, output;
+  std::string output;
   CommandLine cl(kProg, kDescription);
-  cl.add_flag("--csv-input", csv,
-              "the input is CSV: dip,dp,domain[,rank] (PATHspider 1.0 and 0.9) or rank,domain "
-              "(the resolver's)");
+  add_job_input(cl, jobs);
   cl.add_count("--dp", dp, 0, 65535, "set every job's destination port", "PORT");
-  cl.add_option("--input", input, "read jobs from F (default: standard input)")->type_name("F");
   cl.add_option("--output", output, "write jobs to F (default: standard output)")->type_name("F");
   if (std::optional<int> status = cl.parse_args(argc, argv)) return *status;
-  FILE* in = options::open_input(kProg, input);
+  if (std::string problem = job_input_problem(jobs); !problem.empty())
+    return cl.usage_error(problem);
+  FILE* in = options::open_input(kProg, jobs.path);
   FILE* out = in ? options::open_output(kProg, output) : nullptr;
   if (!out) {
     if (in) options::close_input(in);
     return exit_status::failure;
   }
   // A job without an address (a domain for dnsresolv) is not an error here.
-  JobReader reader(in, csv ? JobFormat::csv : JobFormat::ndjson, false);
+  JobReader reader(in, jobs.csv ? JobFormat::csv : JobFormat::ndjson, false, jobs.order);
   bool ok = true;
   JsonWriter w;
   for (Job job; reader.next(job);) {

@@ -18,6 +18,7 @@
 
 #include "cli/command.hpp"
 #include "cli/command_line.hpp"
+#include "cli/job_input.hpp"
 #include "cli/options.hpp"
 #include "measure/plugin.hpp"
 #include "measure/resolver.hpp"
@@ -189,8 +190,9 @@ std::string unknown_plugin(const std::string& name) {
 
 // What the command line holds beyond the spider's settings.
 struct MeasureOptions {
-  std::string input, output, opt_out;
-  bool csv = false, quiet = false, resume = false;
+  JobInput jobs;
+  std::string output, opt_out;
+  bool quiet = false, resume = false;
   std::vector<std::string> public_addresses;
   std::optional<int64_t> asn;
 };
@@ -207,10 +209,7 @@ std::optional<int> parse(int argc, char** argv, SpiderSettings& s, MeasureOption
       ->type_name("INTERFACE");
   cl.add_count("-w,--workers", s.workers, 1, 100000, "jobs measured at once. (Default: 100)",
                "WORKERS");
-  cl.add_option("--input", m.input, "jobs, one JSON object per line. (Default: standard input)")
-      ->type_name("INPUTFILE");
-  cl.add_flag("--csv-input,--csv", m.csv,
-              "the input is CSV: dip,dp,domain[,rank] (or rank,domain for dnsresolv)");
+  add_job_input(cl, m.jobs);
   cl.add_option("--output", m.output,
                 "where results go; OUTPUTFILE.bz2, .gz, .xz or .zst is written compressed. "
                 "(Default: standard output)")
@@ -270,6 +269,8 @@ std::optional<int> parse(int argc, char** argv, SpiderSettings& s, MeasureOption
     return exit_status::failure;
   }
   if (std::optional<int> status = cl.parse_args(argc, argv)) return status;
+  if (std::string problem = job_input_problem(m.jobs); !problem.empty())
+    return cl.usage_error(problem);
   if (m.resume && (m.output.empty() || m.output == "-"))
     return cl.usage_error("--resume continues an --output FILE: name it");
   if (m.resume && compressed_name(m.output))
@@ -304,7 +305,7 @@ int measure_command(int argc, char** argv) {
       return options::usage_error(kProg, "bad --public-address '" + a + "'");
   FinishedJobs finished;
   if (m.resume) s.finished = &finished;
-  FILE* in = options::open_input(kProg, m.input);
+  FILE* in = options::open_input(kProg, m.jobs.path);
   FILE* out = !in        ? nullptr
               : m.resume ? open_resumed_output(m.output, resolver, finished)
                          : options::open_output(kProg, m.output);
@@ -313,7 +314,8 @@ int measure_command(int argc, char** argv) {
     return exit_status::failure;
   }
   s.progress = !m.quiet && isatty(STDERR_FILENO);
-  if (s.progress) s.total_jobs = count_lines(m.input);  // only the progress line's ETA needs it
+  // Only the progress line's ETA needs it; a shard has about its share of the lines.
+  if (s.progress) s.total_jobs = count_lines(m.jobs.path) / m.jobs.order.shards;
 
   // Files are open: from here on the spider needs only to capture (CAP_NET_RAW) and to
   // set the configurations' sysctls (CAP_NET_ADMIN), and its generators the same, to
@@ -324,7 +326,7 @@ int measure_command(int argc, char** argv) {
   if (!dropped.empty())
     std::fprintf(stderr, "%s: warning: keeping every privilege: %s\n", kProg, dropped.c_str());
   handle_stop_signals(OnStopSignal::stop_flag);
-  JobReader jobs(in, m.csv ? JobFormat::csv : JobFormat::ndjson, !resolver);
+  JobReader jobs(in, m.jobs.csv ? JobFormat::csv : JobFormat::ndjson, !resolver, m.jobs.order);
   SpiderResult r;
   try {
     r = resolver ? run_resolver(s, jobs, out, stop_requested)

@@ -85,7 +85,43 @@ std::string asn_text(simdjson::dom::element value) {
 
 }  // namespace
 
+namespace {
+// splitmix64's finaliser: a keyed hash of a line number, each bit depending on all.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+bool JobOrder::takes(uint64_t line) const {
+  return mix(seed ^ mix(line)) % shards == shard;
+}
+
+uint64_t JobOrder::rank(uint64_t line) const {
+  return mix(~seed ^ mix(line));
+}
+
 bool JobReader::next(Job& job) {
+  if (!order_.permuted()) return read(job);
+  if (!read_all_) {
+    read_all_ = true;
+    for (Job j; read(j);)
+      if (order_.takes(j.line)) shard_jobs_.push_back(std::move(j));
+    std::sort(shard_jobs_.begin(), shard_jobs_.end(), [this](const Job& a, const Job& b) {
+      return order_.rank(a.line) > order_.rank(b.line);
+    });
+    accepted_ = rejected_ = 0;  // counted below, as this shard's jobs are taken
+  }
+  if (shard_jobs_.empty()) return false;
+  job = std::move(shard_jobs_.back());
+  shard_jobs_.pop_back();
+  ++(job.error.empty() ? accepted_ : rejected_);
+  return true;
+}
+
+bool JobReader::read(Job& job) {
   std::string line;
   while (read_line(in_, line)) {
     ++line_;

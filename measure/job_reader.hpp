@@ -34,15 +34,33 @@ struct Job {
 
 enum class JobFormat { ndjson, csv };
 
+// Which of the input's jobs a run measures, and in which order, as ZMap shards a scan:
+// shard I of N takes the jobs a keyed hash of their line number (key: the seed) puts
+// there, so that N machines with the same seed and list measure it together, each job
+// once; they come in the order of a second keyed hash, a permutation that spreads a
+// sorted list's probes over the whole address space instead of one prefix at a time.
+// Neither shards nor a seed: every job, in input order, as a stream.
+struct JobOrder {
+  uint32_t shards = 1, shard = 0;
+  bool seeded = false;
+  uint64_t seed = 0;
+
+  bool permuted() const { return shards > 1 || seeded; }
+  bool takes(uint64_t line) const;     // whether line `line`'s job is this shard's
+  uint64_t rank(uint64_t line) const;  // its place in the permutation (lower: sooner)
+};
+
 class JobReader {
  public:
   // require_dip: a job without "dip" is rejected (every plugin but dnsresolv needs one).
-  JobReader(FILE* in, JobFormat format, bool require_dip = true)
-      : in_(in), format_(format), require_dip_(require_dip) {}
+  JobReader(FILE* in, JobFormat format, bool require_dip = true, JobOrder order = {})
+      : in_(in), format_(format), require_dip_(require_dip), order_(order) {}
 
   // The next line's job, possibly rejected (job.error); false at the end of the input.
   // Blank lines are skipped and counted. Duplicate targets (a dip seen before) are
-  // rejected naming the line of the first, so each still yields one output line.
+  // rejected naming the line of the first, so each still yields one output line. A
+  // permuted order reads the whole input first (duplicates are still found in input
+  // order, across shards) and keeps only this shard's jobs.
   bool next(Job& job);
 
   uint64_t accepted() const { return accepted_; }
@@ -50,6 +68,7 @@ class JobReader {
   uint64_t blank() const { return blank_; }
 
  private:
+  bool read(Job& job);  // the next line's job, in input order
   void parse_ndjson(Job& job);
   void parse_csv(Job& job);
   void check_target(Job& job);
@@ -57,6 +76,9 @@ class JobReader {
   FILE* in_;
   JobFormat format_;
   bool require_dip_;
+  JobOrder order_;
+  bool read_all_ = false;
+  std::vector<Job> shard_jobs_;  // a permuted order's jobs, the next one last
   uint64_t line_ = 0, accepted_ = 0, rejected_ = 0, blank_ = 0;
   std::unordered_map<std::string, uint64_t> seen_;  // dip -> first line
 };

@@ -4,8 +4,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -15,11 +17,12 @@ namespace pspdr {
 namespace {
 
 std::vector<Job> read_all(const std::string& text, JobFormat format = JobFormat::ndjson,
-                          bool require_dip = true, JobReader** out_reader = nullptr) {
+                          bool require_dip = true, JobReader** out_reader = nullptr,
+                          JobOrder order = {}) {
   FILE* f = fmemopen(const_cast<char*>(text.data()), text.size(), "r");
   static JobReader* keep = nullptr;
   delete keep;
-  keep = new JobReader(f, format, require_dip);
+  keep = new JobReader(f, format, require_dip, order);
   std::vector<Job> jobs;
   for (Job j; keep->next(j);) jobs.push_back(j);
   if (out_reader) *out_reader = keep;
@@ -221,6 +224,43 @@ TEST(FinishedJobs, ResultLinesFinishTheirJobsOnce) {
   auto again = read_all("{\"domain\": \"c\"}\n{\"domain\": \"c\"}\n", JobFormat::ndjson, false);
   EXPECT_TRUE(by_domain.take(again[0]));
   EXPECT_TRUE(by_domain.take(again[1]));
+}
+
+// Shards as ZMap's: together exactly the list, each job once, each shard's in an order
+// that is no longer the input's; the same seed gives the same shards, another seed others.
+TEST(JobReader, ShardsPartitionTheListInAPermutedOrder) {
+  std::string input;
+  for (int i = 1; i <= 2000; ++i)
+    input +=
+        "{\"dip\": \"10.0." + std::to_string(i / 200) + "." + std::to_string(i % 200) + "\"}\n";
+  input += "no json\n{\"dip\": \"10.0.0.1\"}\n";  // a rejected line and a duplicate of line 1
+  auto lines = [&](JobOrder order) {
+    std::vector<uint64_t> got;
+    for (const Job& j : read_all(input, JobFormat::ndjson, true, nullptr, order))
+      got.push_back(j.line);
+    return got;
+  };
+  std::vector<uint64_t> all;
+  std::vector<std::vector<uint64_t>> shards;
+  for (uint32_t i = 0; i < 4; ++i) {
+    shards.push_back(lines({.shards = 4, .shard = i, .seeded = true, .seed = 7}));
+    EXPECT_GT(shards.back().size(), 400u);  // about a quarter each
+    EXPECT_FALSE(std::is_sorted(shards.back().begin(), shards.back().end()));
+    all.insert(all.end(), shards.back().begin(), shards.back().end());
+  }
+  std::sort(all.begin(), all.end());
+  std::vector<uint64_t> every(2002);
+  std::iota(every.begin(), every.end(), 1);
+  EXPECT_EQ(all, every);  // each line once, the rejected and the duplicate included
+  EXPECT_EQ(lines({.shards = 4, .shard = 2, .seeded = true, .seed = 7}), shards[2]);
+  EXPECT_NE(lines({.shards = 4, .shard = 2, .seeded = true, .seed = 8}), shards[2]);
+  // The duplicate is found in input order, whichever shard has it.
+  for (const Job& j : read_all(input, JobFormat::ndjson, true, nullptr,
+                               {.shards = 1, .shard = 0, .seeded = true, .seed = 7}))
+    EXPECT_EQ(j.error.empty(), j.line <= 2000) << j.line << ": " << j.error;
+  // Neither shards nor a seed: the input's order, as a stream.
+  std::vector<uint64_t> plain = lines({});
+  EXPECT_EQ(plain, every);
 }
 
 TEST(JobReader, CsvLayouts) {
