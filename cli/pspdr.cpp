@@ -46,9 +46,9 @@ std::string epilog() {
   return text + "\nRun 'pspdr COMMAND --help' for a command's options.\n\nSpider safely!\n";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Parses pspdr's own options. The command found, *command is it and *first its argv's
+// index; otherwise, the exit status. The parser is gone before the command runs.
+std::optional<int> parse(int argc, char** argv, const Command** command, int* first) {
   pspdr::CommandLine cl(
       "pspdr", "PATHspider will spider the paths: A/B measurement of Internet path transparency.\n",
       epilog());
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   cl.add_flag("--verbose", pspdr::log::verbose,
               "debug logging on standard error (each connection of each job)");
   cl.stop_at_argument("COMMAND ...");
-  if (std::optional<int> status = cl.parse_args(argc, argv)) return *status;
+  if (std::optional<int> status = cl.parse_args(argc, argv)) return status;
   if (version) {
     std::printf("pspdr %s\n", PSPDR_VERSION);
     return pspdr::exit_status::ok;
@@ -66,9 +66,21 @@ int main(int argc, char** argv) {
     std::fputs(cl.help().c_str(), stdout);
     return pspdr::exit_status::ok;
   }
-  // The command's own argv: its name first, as each command expects.
-  int first = argc - int(cl.rest().size());
+  *first = argc - int(cl.rest().size());
   for (const Command& c : kCommands)
-    if (c.name == cl.rest().front()) return c.run(argc - first, argv + first);
+    if (c.name == cl.rest().front()) {
+      *command = &c;
+      return std::nullopt;
+    }
   return cl.usage_error("unknown command '" + cl.rest().front() + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Command* command = nullptr;
+  int first = 0;
+  if (std::optional<int> status = parse(argc, argv, &command, &first)) return *status;
+  // The command's own argv: its name first, as each command expects.
+  return command->run(argc - first, argv + first);
 }
