@@ -223,8 +223,17 @@ std::optional<int> parse(int argc, char** argv, SpiderSettings& s, MeasureOption
                  "--timeout 10). (Default: 5)",
                  3600);
   cl.add_count("--rate", s.rate, 0, 10000000,
-               "connections started per second, at most; 0 = no limit. (Default: 1000, polite "
-               "to the targets' networks)");
+               "at most this many packets forged per second with --connect tcpsyn (each probe "
+               "counts), connections started per second otherwise; 0 = no limit. (Default: "
+               "1000, polite to the targets' networks)");
+  cl.add_count("--probes", s.probes, 1, 10,
+               "--connect tcpsyn: copies of each SYN sent, back to back, as ZMap's --probes. "
+               "(Default: 1)",
+               "N");
+  cl.add_seconds("--cooldown", s.cooldown,
+                 "seconds to wait for late answers after the last connection or probe "
+                 "(ZMap's cooldown). (Default: 2)",
+                 600);
   cl.add_count("--generators", s.generators, 1, kMaxGenerators,
                "generator processes making the connections. (Default: 2)");
   cl.add_option("--opt-out", m.opt_out,

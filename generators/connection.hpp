@@ -21,7 +21,7 @@ enum class ConnectMode : uint8_t {
   https,   // HTTPS GET (libcurl)
   dnstcp,  // DNS query over TCP
   dnsudp,  // DNS query over UDP
-  tcpsyn,  // forged SYN (raw forge)
+  tcpsyn,  // forged SYN (raw forge), stateless: the answer is the SYN-ACK
 };
 
 // PATHspider 2.0.1's spdr_state values (its code's, base.py; its manual swaps 1 and 2).
@@ -36,12 +36,16 @@ struct ConnectionRequest {
   uint8_t source[16] = {};
   ConnectMode mode = ConnectMode::tcp;
   uint8_t tos = 0;                 // IP_TOS / IPV6_TCLASS byte for every packet (0: leave alone)
-  bool tfo = false;                // TCP Fast Open: MSG_FASTOPEN / CURLOPT_TCP_FASTOPEN
+  bool tfo = false;                // TCP Fast Open: MSG_FASTOPEN / CURLOPT_TCP_FASTOPEN; forge: a
+                                   // SYN asking for a cookie (an empty option 34)
   bool http2 = false;              // ask for HTTP/2: h2c upgrade over http, ALPN h2 over https
   bool forge = false;              // craft the packet on a raw socket (the forge spider)
   bool evil = false;               // forge: set the IPv4 evil bit
   bool udp_zero_checksum = false;  // forge: UDP checksum 0
   bool udp_options = false;        // forge: a UDP options area after the query (RFC 9868)
+  bool ecn_setup = false;          // forge: an ECN-setup SYN (ECE|CWR, RFC 3168)
+  uint16_t mss = 0;                // forge: the SYN's MSS option (0: none)
+  uint8_t probes = 1;              // forge: copies of the packet sent (--probes)
   uint16_t sport = 0;              // forge: source port to use (0: the generator picks)
   uint32_t timeout_ms = 5000;
   char domain[254] = {};  // NUL-terminated: Host and SNI, DNS question name
@@ -55,6 +59,7 @@ struct ConnectionResult {
   uint16_t http_status = 0;   // http/https: response code
   uint8_t http_version = 0;   // http/https: 10, 11, 20 (libcurl's negotiated version)
   bool dns_answered = false;  // dnsudp/dnstcp: a response with our id came back
+  uint32_t syn_seq = 0;       // tcpsyn: the forged SYN's sequence number (a keyed hash)
   int32_t error = 0;          // errno or libcurl code of a failure, 0 otherwise
   double started = 0;         // CLOCK_REALTIME seconds: connection start
   double finished = 0;        //   and end

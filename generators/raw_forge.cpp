@@ -5,9 +5,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -39,6 +42,29 @@ std::string text(const sockaddr_storage& a) {
   return inet_ntop(a.ss_family, addr, buf, sizeof buf);
 }
 
+// The address bytes of a socket address (4 or 16 of them).
+std::span<const uint8_t> address_bytes(const sockaddr_storage& a) {
+  if (a.ss_family == AF_INET)
+    return {reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in&>(a).sin_addr), 4};
+  return {reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr),
+          16};
+}
+
+// A SYN as the kernel would open with, as far as the probe needs: its MSS option, and
+// what the configuration asks for (ECE|CWR, an empty Fast Open option asking for a
+// cookie).
+build::Tcp syn(const ConnectionRequest& req, uint16_t sport, uint32_t seq) {
+  build::Buffer options;
+  if (req.mss) options = build::opt::mss(req.mss);
+  if (req.tfo) options = build::opt::cat({options, build::opt::fast_open({})});
+  return {.sport = sport,
+          .dport = req.dport,
+          .seq = seq,
+          .flags = uint8_t(0x02 | (req.ecn_setup ? 0xc0 : 0)),
+          .window = 65535,
+          .options = options};
+}
+
 }  // namespace
 
 RawForge::RawForge() {
@@ -53,9 +79,27 @@ RawForge::RawForge() {
                              std::strerror(err) +
                              (err == EPERM ? " (needs CAP_NET_RAW: run as root)" : ""));
   }
-  std::random_device rd;
-  next_port_ = uint16_t(1024 + rd() % 60000);
-  next_seq_ = rd();
+  if (sodium_init() < 0) throw std::runtime_error("raw forge: libsodium cannot initialise");
+  crypto_shorthash_keygen(key_);
+  next_port_ = uint16_t(1024 + randombytes_uniform(60000));
+  next_seq_ = randombytes_random();
+}
+
+// SipHash-2-4 (libsodium's crypto_shorthash) of the 4-tuple under this forge's secret
+// key, as ZMap validates its probes: an answer acknowledging it answers this probe.
+uint32_t RawForge::syn_seq(const sockaddr_storage& from, const sockaddr_storage& to, uint16_t sport,
+                           uint16_t dport) const {
+  uint8_t tuple[36] = {};
+  auto src = address_bytes(from), dst = address_bytes(to);
+  std::copy(src.begin(), src.end(), tuple);
+  std::copy(dst.begin(), dst.end(), tuple + 16);
+  std::memcpy(tuple + 32, &sport, 2);
+  std::memcpy(tuple + 34, &dport, 2);
+  uint8_t hash[crypto_shorthash_BYTES];
+  crypto_shorthash(hash, tuple, sizeof tuple, key_);
+  uint32_t seq;
+  std::memcpy(&seq, hash, sizeof seq);
+  return seq;
 }
 
 RawForge::~RawForge() {
@@ -75,12 +119,12 @@ ConnectionResult RawForge::send(const ConnectionRequest& req) {
   }
   r.sport = req.sport ? req.sport : next_port_;
   if (!req.sport) next_port_ = uint16_t(next_port_ >= 65535 ? 1024 : next_port_ + 1);
-  build::Ip ip{.src = text(from), .dst = text(to), .evil = req.evil && req.family == 4};
+  build::Ip ip{
+      .src = text(from), .dst = text(to), .tos = req.tos, .evil = req.evil && req.family == 4};
   build::Buffer packet;
   if (req.mode == ConnectMode::tcpsyn) {
-    packet = build::tcp_packet(
-        ip,
-        {.sport = r.sport, .dport = req.dport, .seq = next_seq_++, .flags = 0x02, .window = 8192});
+    r.syn_seq = syn_seq(from, to, r.sport, req.dport);
+    packet = build::tcp_packet(ip, syn(req, r.sport, r.syn_seq));
   } else if (req.mode == ConnectMode::dnsudp) {
     build::Buffer query = build_dns_query(uint16_t(next_seq_++), req.domain);
     if (query.empty()) {
@@ -103,10 +147,15 @@ ConnectionResult RawForge::send(const ConnectionRequest& req) {
     return r;
   }
   int s = req.family == 4 ? raw4_ : raw6_;
-  if (sendto(s, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), len) < 0)
-    r.error = errno;
-  else
-    r.state = SpdrState::ok;
+  r.state = SpdrState::ok;
+  // --probes: copies back to back, as ZMap sends them; one that leaves is enough.
+  int sent = 0;
+  for (int i = 0; i < std::max<int>(1, req.probes); ++i)
+    if (sendto(s, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), len) < 0)
+      r.error = errno;
+    else
+      ++sent;
+  if (!sent) r.state = SpdrState::failed;
   r.finished = realtime_seconds();
   return r;
 }

@@ -4,7 +4,7 @@ namespace pspdr {
 
 ObserverThread::ObserverThread(std::unique_ptr<PacketSource> source, const ChainSet& chains,
                                const ObserverOptions& opts, int wakeup)
-    : source_(std::move(source)) {
+    : source_(std::move(source)), wakeup_(wakeup) {
   // The plugin's own chain, if it brought one: the only one of this process.
   if (chains.loaded()) LoadedChain::active = chains.loaded();
   for (uint32_t q = 0; q < source_->queues(); ++q) {
@@ -14,12 +14,9 @@ ObserverThread::ObserverThread(std::unique_ptr<PacketSource> source, const Chain
   thread_ = std::thread([this, chains, opts] {
     run_live(*source_, chains, opts, LiveOptions{.report_problems = false},  // the spider's to say
              *this, stop_);
+    stopped_.store(true);
+    wake(wakeup_);
   });
-}
-
-void ObserverThread::finish() {
-  stop_.store(true);
-  if (thread_.joinable()) thread_.join();
 }
 
 }  // namespace pspdr

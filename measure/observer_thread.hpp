@@ -12,6 +12,7 @@
 #include "chains/chain_set.hpp"
 #include "observer/live_pipeline.hpp"
 #include "observer/packet_source.hpp"
+#include "shared/wakeup.hpp"
 
 namespace pspdr {
 
@@ -22,12 +23,21 @@ class ObserverThread final : public LiveOutput {
   ObserverThread(std::unique_ptr<PacketSource> source, const ChainSet& chains,
                  const ObserverOptions& opts, int wakeup);
   ~ObserverThread() override {
-    finish();
-    take([](const Flow&) {});  // batches no one took (a run cut short) are freed
+    finish([](const Flow&) {});  // batches no one took (a run cut short) are freed
   }
 
-  // Stops capturing; every flow still held is handed over first.
-  void finish();
+  // Stops capturing and hands every flow still held to fn(const Flow&), taking them as
+  // they come: a flow table holds more than the rings between the threads do.
+  template <class Fn>
+  void finish(Fn&& fn) {
+    stop_.store(true);
+    while (!stopped_.load()) {
+      take(fn);
+      sleep_until_woken(wakeup_, 10);
+    }
+    if (thread_.joinable()) thread_.join();
+    take(fn);
+  }
 
   // Calls fn(const Flow&) for every flow handed over since the last call.
   template <class Fn>
@@ -47,7 +57,8 @@ class ObserverThread final : public LiveOutput {
  private:
   std::unique_ptr<PacketSource> source_;
   std::vector<std::unique_ptr<FlowBatchSink>> sinks_;
-  std::atomic<bool> stop_{false};
+  int wakeup_;
+  std::atomic<bool> stop_{false}, stopped_{false};
   std::thread thread_;
 };
 

@@ -18,6 +18,7 @@
 
 #include "chains/chain_set.hpp"
 #include "generators/connection.hpp"
+#include "measure/syn_reply_chain.hpp"
 #include "observer/flow_table.hpp"
 
 namespace pspdr {
@@ -25,7 +26,7 @@ namespace pspdr {
 // Raised whenever this header, a chain's State or a connection's request or result
 // changes in a way a built plugin would notice: a plugin built against another value is
 // refused. The layout sizes are checked too (PluginEntry), as a second line.
-constexpr uint32_t kPluginApiVersion = 2;
+constexpr uint32_t kPluginApiVersion = 3;
 
 // PATHspider's spider models.
 enum class SpiderModel {
@@ -44,6 +45,10 @@ struct Outcome {
 
   bool ok() const { return connection.state == SpdrState::ok; }
   bool observed() const { return flow.has_value(); }
+  // Whether the target answered: in tcpsyn a SYN-ACK acknowledging the forged SYN
+  // (SynReplyChain, which a plugin offering tcpsyn loads), otherwise a completed
+  // connection.
+  bool answered(ConnectMode mode) const;
   // Chain C's part of the flow record (C among the plugin's chains, or its loaded
   // chain); only when observed().
   template <class C>
@@ -111,6 +116,14 @@ namespace tcp_flags {  // masks of the SYN flags PATHspider's combiners compare
 constexpr int syn = 0x02, ack = 0x10, ece = 0x40, cwr = 0x80;
 constexpr int sa = syn | ack, sae = sa | ece, saec = sae | cwr;
 }  // namespace tcp_flags
+
+inline bool Outcome::answered(ConnectMode mode) const {
+  if (mode != ConnectMode::tcpsyn) return ok();
+  if (!observed()) return false;
+  const SynReplyChain::State& reply = chain<SynReplyChain>();
+  return reply.flags && (*reply.flags & tcp_flags::sa) == tcp_flags::sa &&
+         reply.ack == connection.syn_seq + 1;
+}
 
 }  // namespace pspdr
 

@@ -73,7 +73,11 @@ class Spider {
         results_(out),
         stop_(stop),
         configs_(numbered(s.plugin->configurations(s.plugin_options))),
-        synchronized_(s.plugin->model == SpiderModel::synchronized),
+        // tcpsyn forges every packet: no sockets, no system-wide configuration rounds.
+        forge_(s.plugin->model == SpiderModel::forge ||
+               s.plugin_options.connect == ConnectMode::tcpsyn),
+        synchronized_(!forge_ && s.plugin->model == SpiderModel::synchronized),
+        packets_(s.plugin_options.connect == ConnectMode::tcpsyn ? std::max(1u, s.probes) : 1),
         generators_(std::move(parts.generators)),
         configurator_(generators_->shared()),
         opt_out_(s.opt_out),
@@ -105,6 +109,7 @@ class Spider {
   void on_result(const InFlight& f, const ConnectionResult& r);
   void connections_done(JobState* job);
   void take_flows();
+  void on_flow(const Flow& flow);
   void attach(JobState* job, size_t config, Flow flow);
   void finish_due_jobs(bool observer_done);
   void finish(JobState* job);
@@ -121,7 +126,9 @@ class Spider {
   ResultWriter results_;
   const std::atomic<bool>& stop_;
   std::vector<Configuration> configs_;
+  bool forge_;
   bool synchronized_;
+  double packets_;  // what one connection costs of --rate: its probes in tcpsyn, else 1
   std::unique_ptr<Generators> generators_;
   Configurator configurator_;
   uint64_t cleanup_ = 0;
@@ -245,15 +252,21 @@ void Spider::start(JobState* job, size_t config) {
   queued_.emplace_back(job, config);
 }
 
+// The rate limit: a token bucket, filled only while something waits, holding at most
+// 10 ms of --rate (and one connection's packets), so no second ever sends above it.
 void Spider::send_queued() {
   auto now = Clock::now();
   double rate = s_.rate > 0 ? s_.rate : 1e12;
-  tokens_ = std::min(rate * 0.05 + 1,
+  if (queued_.empty()) {
+    last_refill_ = now;
+    return;
+  }
+  tokens_ = std::min(rate * 0.01 + packets_,
                      tokens_ + rate * std::chrono::duration<double>(now - last_refill_).count());
   last_refill_ = now;
   ring_full_ = false;
   std::array<bool, kMaxGenerators> pushed{};  // generators to wake, once each
-  while (!queued_.empty() && tokens_ >= 1) {
+  while (!queued_.empty() && tokens_ >= packets_) {
     auto [job, config] = queued_.front();
     ConnectionRequest req;
     req.id = next_id_;
@@ -265,7 +278,9 @@ void Spider::send_queued() {
       std::memcpy(req.source, source->bytes(), 16);
     }
     req.mode = s_.plugin_options.connect;
-    req.forge = s_.plugin->model == SpiderModel::forge;
+    req.forge = forge_;
+    req.probes = uint8_t(packets_);
+    req.mss = uint16_t(s_.vantage.mtu - (req.family == 4 ? 40 : 60));
     req.timeout_ms = uint32_t(s_.timeout * 1000);
     std::snprintf(req.domain, sizeof req.domain, "%s", job->job.domain.c_str());
     if (configs_[config].apply)
@@ -278,7 +293,7 @@ void Spider::send_queued() {
     pushed[g] = true;
     in_flight_.emplace(next_id_++, InFlight{job, config, g});
     queued_.pop_front();
-    tokens_ -= 1;
+    tokens_ -= packets_;
   }
   for (size_t g = 0; g < generators_->size(); ++g)
     if (pushed[g]) wake(generators_->shared().generator_wakeups[g]);
@@ -293,8 +308,8 @@ int Spider::idle_ms() const {
   double rate = s_.rate > 0 ? s_.rate : 1e12;
   double tokens =
       tokens_ + rate * std::chrono::duration<double>(Clock::now() - last_refill_).count();
-  if (tokens >= 1) return 0;
-  return std::clamp(int(std::ceil((1 - tokens) / rate * 1000)), 1, kMaxSleepMs);
+  if (tokens >= packets_) return 0;
+  return std::clamp(int(std::ceil((packets_ - tokens) / rate * 1000)), 1, kMaxSleepMs);
 }
 
 void Spider::collect_results() {
@@ -375,9 +390,11 @@ void Spider::attach(JobState* job, size_t config, Flow flow) {
 }
 
 void Spider::take_flows() {
-  observer_->take([&](const Flow& flow) {
-    if (auto waiter = merger_.flow(flow)) attach(waiter->first, waiter->second, flow);
-  });
+  observer_->take([&](const Flow& flow) { on_flow(flow); });
+}
+
+void Spider::on_flow(const Flow& flow) {
+  if (auto waiter = merger_.flow(flow)) attach(waiter->first, waiter->second, flow);
 }
 
 void Spider::finish_due_jobs(bool observer_done) {
@@ -449,7 +466,9 @@ SpiderResult Spider::run() {
       // moment; then stopping the observer writes every flow it still holds.
       bool waiting = std::any_of(active_.begin(), active_.end(),
                                  [](const auto& j) { return j->observed < j->outcomes.size(); });
-      if (!waiting || stopping() || Clock::now() - last_done_ > std::chrono::seconds(2)) break;
+      if (!waiting || stopping() ||
+          Clock::now() - last_done_ > std::chrono::duration<double>(s_.cooldown))
+        break;
     }
     if (Clock::now() >= next_forget) {
       merger_.forget(realtime_seconds() - 120);  // nobody's: traffic other than ours
@@ -457,8 +476,8 @@ SpiderResult Spider::run() {
     }
     sleep_until_woken(generators_->shared().spider_wakeup, idle_ms());
   }
-  observer_->finish();  // the last flows are written as the observer stops
-  take_flows();
+  // The last flows come as the observer stops.
+  observer_->finish([&](const Flow& flow) { on_flow(flow); });
   finish_due_jobs(true);
   progress(true);
   result_.jobs = results_.lines();

@@ -28,7 +28,10 @@ struct SpiderSettings {
   size_t workers = 100;              // jobs measured at once
   double timeout = 5;                // seconds per connection
   size_t generators = 2;             // generator processes
-  double rate = 1000;                // connections started per second, at most (0: no limit)
+  double rate = 1000;                // packets forged (tcpsyn) or connections started per
+                                     // second, at most (0: no limit)
+  unsigned probes = 1;               // tcpsyn: copies of each SYN (ZMap's --probes)
+  double cooldown = 2;               // seconds for late answers after the last connection
   bool output_flows = false;         // add flow_results and missed_flows to the result
   bool progress = false;             // a progress line on stderr every second
   uint64_t total_jobs = 0;           // for the progress line's ETA (0: unknown)

@@ -1,8 +1,13 @@
 #include "measure/vantage_point.hpp"
 
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <string>
 
 namespace pspdr {
@@ -23,6 +28,11 @@ VantagePoint VantagePoint::of_interface(const std::string& name) {
     }
   }
   freeifaddrs(list);
+  ifreq req{};
+  std::strncpy(req.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s >= 0 && ioctl(s, SIOCGIFMTU, &req) == 0) v.mtu = req.ifr_mtu;
+  if (s >= 0) close(s);
   return v;
 }
 

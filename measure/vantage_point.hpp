@@ -19,6 +19,7 @@ struct VantagePoint {
   std::optional<IpAddress> source[2];          // [0] IPv4, [1] IPv6
   std::optional<IpAddress> public_address[2];  // as seen from outside; unset: the source
   std::optional<int64_t> asn;                  // the vantage point's AS, when known
+  int mtu = 1500;  // the interface's: a forged SYN offers the MSS it allows, as the kernel
 
   // The first IPv4 and the first IPv6 address (not link-local) of interface `name`, as
   // PATHspider picks them.

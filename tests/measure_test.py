@@ -229,6 +229,9 @@ def conditions_test(status):
             ("mss", "tcp", None), ("mss", "https", None),
             ("tfo", "dnstcp", None), ("tfo", "http", None),
             ("evilbit", "tcpsyn", None), ("evilbit", "dnsudp", None),
+            # Stateless: forged SYNs, the answer is the SYN-ACK (docs/measure.md).
+            ("ecn", "tcpsyn", None), ("dscp", "tcpsyn", "46 8"), ("mss", "tcpsyn", None),
+            ("tfo", "tcpsyn", None),
             ("udpzero", "dnsudp", None), ("udpopts", "dnsudp", None)]
     ecn_before = sysctl(status["client_netns"], "net.ipv4.tcp_ecn")
     fallback_before = sysctl(status["client_netns"], "net.ipv4.tcp_ecn_fallback")

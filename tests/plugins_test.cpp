@@ -46,7 +46,7 @@ TEST(Plugins, RegistryListsEveryPluginWithItsDefaultMode) {
             (V{"tfo", "ecn", "h2", "dscp", "mss", "evilbit", "udpzero", "udpopts", "dnsresolv"}));
   EXPECT_EQ(find_plugin("ecn")->modes.front(), ConnectMode::http);
   EXPECT_EQ(find_plugin("ecn")->chains.names(),
-            (std::vector<std::string_view>{"basic", "tcp", "ecn"}));
+            (std::vector<std::string_view>{"basic", "tcp", "ecn", "syn_reply"}));
   EXPECT_EQ(find_plugin("evilbit")->modes.front(), ConnectMode::tcpsyn);
   EXPECT_EQ(find_plugin("nope"), nullptr);
   EXPECT_EQ(parse_mode("dnsudp"), ConnectMode::dnsudp);
@@ -189,18 +189,58 @@ TEST(Plugins, H2UsesTheNegotiatedVersion) {
   EXPECT_EQ(combine("h2", {outcome(timeout), b}), (V{"h2.connectivity.transient"}));
 }
 
-TEST(Plugins, ForgedOnes) {
+// A forged SYN (sequence number `seq`) and the first answer the observer saw to it:
+// `flags` acknowledging `ack`, with what `more` adds to the flow record.
+Outcome forged(uint32_t seq, uint8_t flags, uint32_t ack, const Fill& more = {}) {
+  Outcome o = outcome(ok, [&](FlowRecordState& r) {
+    state<TcpChain>(r).synflags_rev = flags;
+    new (state<LoadedChain>(r).bytes) SynReplyChain::State{flags, ack};
+    if (more) more(r);
+  });
+  o.connection.syn_seq = seq;
+  return o;
+}
+
+// Stateless probes: an answer counts only when it acknowledges the SYN's keyed-hash
+// sequence number; a RST, or a SYN-ACK acknowledging anything else (a stale or spoofed
+// answer), is no answer.
+TEST(Plugins, StatelessSynProbesTakeOnlyTheirOwnAnswers) {
   PluginOptions syn{.connect = ConnectMode::tcpsyn};
-  Fill sa = [](FlowRecordState& r) {
-    state<TcpChain>(r).synflags_rev = 0x12;
-    state<EvilChain>(r).syn_rev = false;
+  uint32_t seq = 0xfffffff0;
+  EXPECT_TRUE(forged(seq, 0x12, seq + 1).answered(ConnectMode::tcpsyn));
+  EXPECT_FALSE(forged(seq, 0x12, seq + 2).answered(ConnectMode::tcpsyn));
+  EXPECT_FALSE(forged(seq, 0x14, seq + 1).answered(ConnectMode::tcpsyn));  // RST|ACK
+  EXPECT_FALSE(outcome(ok).answered(ConnectMode::tcpsyn));
+  EXPECT_EQ(combine("ecn", {forged(seq, 0x12, seq + 1), forged(7, 0x52, 8)}, syn),
+            (V{"ecn.connectivity.works", "ecn.negotiation.succeeded", "ecn.ipmark.ect0.not_seen",
+               "ecn.ipmark.ect1.not_seen", "ecn.ipmark.ce.not_seen"}));
+  EXPECT_EQ(combine("ecn", {forged(seq, 0x12, seq + 1), forged(7, 0x52, 9)}, syn),
+            (V{"ecn.connectivity.broken"}));
+  Fill cookie = [](FlowRecordState& r) { state<TfoChain>(r).ackclen = 8; };
+  EXPECT_EQ(combine("tfo", {forged(1, 0x12, 2), forged(5, 0x12, 6, cookie)}, syn),
+            (V{"tfo.connectivity.works", "tfo.cookie.received"}));
+  EXPECT_EQ(combine("tfo", {forged(1, 0x12, 2), forged(5, 0x12, 6)}, syn),
+            (V{"tfo.connectivity.works", "tfo.cookie.not_received"}));
+  Fill clamped = [](FlowRecordState& r) {
+    state<MssChain>(r) = {.len_fwd = 4, .len_rev = 4, .value_fwd = 1460, .value_rev = 536};
   };
-  EXPECT_EQ(combine("evilbit", {outcome(ok, sa), outcome(ok, sa)}, syn),
-            (V{"evilbit.connectivity.works", "evilbit.mark.not_seen"}));
-  EXPECT_EQ(combine("evilbit", {outcome(ok, sa), outcome(ok)}, syn),
+  EXPECT_EQ(combine("mss", {forged(1, 0x12, 2, clamped)}, syn),
+            (V{"mss.connectivity.online", "mss.option.local.value:1460",
+               "mss.option.remote.value:536", "mss.option.received.deflated"}));
+  Fill bleached = [](FlowRecordState& r) { state<DscpChain>(r).syn_rev = 0; };
+  EXPECT_EQ(combine("dscp", {forged(1, 0x12, 2, bleached), forged(3, 0x12, 4, bleached)}, syn),
+            (V{"dscp.48.connectivity.works", "dscp.0.replymark:0", "dscp.48.replymark:0"}));
+  Fill not_marked = [](FlowRecordState& r) { state<EvilChain>(r).syn_rev = false; };
+  EXPECT_EQ(
+      combine("evilbit", {forged(1, 0x12, 2, not_marked), forged(3, 0x12, 4, not_marked)}, syn),
+      (V{"evilbit.connectivity.works", "evilbit.mark.not_seen"}));
+  EXPECT_EQ(combine("evilbit", {forged(1, 0x12, 2), forged(3, 0x12, 9)}, syn),
             (V{"evilbit.connectivity.broken"}));
-  EXPECT_EQ(combine("evilbit", {outcome(ok), outcome(ok, sa)}, syn),
+  EXPECT_EQ(combine("evilbit", {outcome(ok), forged(3, 0x12, 4)}, syn),
             (V{"evilbit.connectivity.transient"}));  // a mark only with works
+}
+
+TEST(Plugins, ForgedOnes) {
   PluginOptions udp{.connect = ConnectMode::dnsudp};
   Fill answered = [](FlowRecordState& r) {
     state<DnsChain>(r).response_valid = true;

@@ -30,8 +30,11 @@ std::optional<uint8_t> replymark(const Outcome& f, ConnectMode mode) {
   const DscpChain::State& d = f.chain<DscpChain>();
   if (mode == ConnectMode::dnsudp)
     return f.chain<DnsChain>().response_valid ? d.data_rev : std::nullopt;
-  std::optional<int> flags = f.chain<TcpChain>().synflags_rev;
-  return flags && (*flags & tcp_flags::sa) == tcp_flags::sa ? d.syn_rev : std::nullopt;
+  bool answered =
+      mode == ConnectMode::tcpsyn
+          ? f.answered(mode)
+          : (f.chain<TcpChain>().synflags_rev.value_or(0) & tcp_flags::sa) == tcp_flags::sa;
+  return answered ? d.syn_rev : std::nullopt;
 }
 
 // As the manual has them (not 2.0.1's code, which names a connection by Python's `0 or
@@ -45,7 +48,8 @@ std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions
   };
   std::vector<std::string> c;
   for (size_t i = 1; i < o.size(); i += 2)
-    c.push_back(connectivity(name(i), o[i - 1].ok(), o[i].ok()));
+    c.push_back(
+        connectivity(name(i), o[i - 1].answered(opts.connect), o[i].answered(opts.connect)));
   for (size_t i = 0; i < o.size(); ++i) {
     auto m = replymark(o[i], opts.connect);
     std::string cond = name(i) + ".replymark:" + std::to_string(m.value_or(0));
@@ -60,8 +64,10 @@ extern const Plugin dscp_plugin{
     .name = "dscp",
     .description = "Differentiated Services Codepoints",
     .model = SpiderModel::desynchronized,
-    .chains = ChainSet::of<BasicChain, DscpChain, TcpChain, DnsChain>(),
-    .modes = {ConnectMode::http, ConnectMode::tcp, ConnectMode::dnstcp, ConnectMode::dnsudp},
+    .chains =
+        ChainSet::of<BasicChain, DscpChain, TcpChain, DnsChain>().with_loaded<SynReplyChain>(),
+    .modes = {ConnectMode::http, ConnectMode::tcp, ConnectMode::dnstcp, ConnectMode::dnsudp,
+              ConnectMode::tcpsyn},
     .takes_codepoints = true,
     .configurations = configurations,
     .combine = combine,

@@ -2,26 +2,34 @@
 // net.ipv4.tcp_ecn=1 (A runs with 2: only answer it), so the configurations are
 // system-wide and the spider is synchronized. Both switch tcp_ecn_fallback off: a stock
 // kernel retries a lost ECN-setup SYN without ECN, and a path that drops such SYNs
-// would pass for one that works (the configurator restores it, as tcp_ecn).
+// would pass for one that works (the configurator restores it, as tcp_ecn). With
+// --connect tcpsyn the forge sets ECE|CWR on B's SYN itself: no sysctl, no rounds.
 #include "measure/plugin.hpp"
 
 namespace pspdr {
 namespace {
 
-std::vector<Configuration> configurations(const PluginOptions&) {
+std::vector<Configuration> configurations(const PluginOptions& opts) {
+  if (opts.connect == ConnectMode::tcpsyn)
+    return {
+        {nullptr, {}},
+        {[](ConnectionRequest& req, const PluginOptions&, size_t) { req.ecn_setup = true; }, {}}};
   return {{nullptr, {{"net.ipv4.tcp_ecn", "2"}, {"net.ipv4.tcp_ecn_fallback", "0"}}},
           {nullptr, {{"net.ipv4.tcp_ecn", "1"}, {"net.ipv4.tcp_ecn_fallback", "0"}}}};
 }
 
-std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
-  std::vector<std::string> c{connectivity("ecn", o[0].ok(), o[1].ok())};
+std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions& opts) {
+  bool a_ok = o[0].answered(opts.connect), b_ok = o[1].answered(opts.connect);
+  std::vector<std::string> c{connectivity("ecn", a_ok, b_ok)};
   for (const Outcome& f : o)
     if (!f.observed()) {
       c.push_back("pathspider.not_observed");
       break;
     }
   const Outcome& b = o[1];
-  if (b.observed() && b.chain<TcpChain>().connected) {
+  // A forged SYN's answer is the SYN-ACK alone: the kernel resets what follows.
+  bool handshake = opts.connect == ConnectMode::tcpsyn ? b_ok : b.chain<TcpChain>().connected;
+  if (b.observed() && handshake) {
     int flags = b.chain<TcpChain>().synflags_rev.value_or(0) & tcp_flags::saec;
     c.push_back(flags == tcp_flags::sae    ? "ecn.negotiation.succeeded"
                 : flags == tcp_flags::saec ? "ecn.negotiation.reflected"
@@ -42,8 +50,9 @@ extern const Plugin ecn_plugin{
     .name = "ecn",
     .description = "Explicit Congestion Notification",
     .model = SpiderModel::synchronized,
-    .chains = ChainSet::of<BasicChain, TcpChain, EcnChain>(),
-    .modes = {ConnectMode::http, ConnectMode::https, ConnectMode::tcp, ConnectMode::dnstcp},
+    .chains = ChainSet::of<BasicChain, TcpChain, EcnChain>().with_loaded<SynReplyChain>(),
+    .modes = {ConnectMode::http, ConnectMode::https, ConnectMode::tcp, ConnectMode::dnstcp,
+              ConnectMode::tcpsyn},
     .configurations = configurations,
     .combine = combine,
 };

@@ -15,9 +15,7 @@ std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions
     if (!f.observed()) return {"pathspider.not_observed"};
   bool syn = opts.connect == ConnectMode::tcpsyn;
   auto connected = [&](const Outcome& f) {
-    if (!syn) return f.chain<DnsChain>().response_valid;
-    auto flags = f.chain<TcpChain>().synflags_rev;
-    return flags && (*flags & tcp_flags::sa) == tcp_flags::sa;
+    return syn ? f.answered(opts.connect) : f.chain<DnsChain>().response_valid;
   };
   bool a = connected(o[0]), b = connected(o[1]);
   std::vector<std::string> c{connectivity("evilbit", a, b)};
@@ -35,7 +33,8 @@ extern const Plugin evilbit_plugin{
     .name = "evilbit",
     .description = "Evil bit connectivity testing",
     .model = SpiderModel::forge,
-    .chains = ChainSet::of<BasicChain, DnsChain, TcpChain, EvilChain>(),
+    .chains =
+        ChainSet::of<BasicChain, DnsChain, TcpChain, EvilChain>().with_loaded<SynReplyChain>(),
     .modes = {ConnectMode::tcpsyn, ConnectMode::dnsudp},
     .configurations = configurations,
     .combine = combine,

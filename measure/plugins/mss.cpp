@@ -1,4 +1,6 @@
-// mss: the Maximum Segment Size the target's SYN-ACK carries, against the one sent.
+// mss: the Maximum Segment Size the target's SYN-ACK carries, against the one sent
+// (with --connect tcpsyn the forge's SYN offers the interface's MTU less the headers,
+// as the kernel does).
 #include "measure/plugin.hpp"
 
 namespace pspdr {
@@ -8,10 +10,11 @@ std::vector<Configuration> configurations(const PluginOptions&) {
   return {{nullptr, {}}};
 }
 
-std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions&) {
+std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions& opts) {
   const Outcome& a = o[0];
   if (!a.observed()) return {"pathspider.not_observed"};
-  bool connected = a.chain<TcpChain>().connected;
+  bool connected = opts.connect == ConnectMode::tcpsyn ? a.answered(opts.connect)
+                                                       : a.chain<TcpChain>().connected;
   std::vector<std::string> c{connectivity("mss", connected)};
   if (!connected) return c;
   const MssChain::State& mss = a.chain<MssChain>();
@@ -35,8 +38,9 @@ extern const Plugin mss_plugin{
     .name = "mss",
     .description = "TCP Maximum Segment Size",
     .model = SpiderModel::single,
-    .chains = ChainSet::of<BasicChain, TcpChain, MssChain>(),
-    .modes = {ConnectMode::tcp, ConnectMode::http, ConnectMode::https, ConnectMode::dnstcp},
+    .chains = ChainSet::of<BasicChain, TcpChain, MssChain>().with_loaded<SynReplyChain>(),
+    .modes = {ConnectMode::tcp, ConnectMode::http, ConnectMode::https, ConnectMode::dnstcp,
+              ConnectMode::tcpsyn},
     .configurations = configurations,
     .combine = combine,
 };

@@ -94,6 +94,12 @@ def ok(flow):
     return flow["spdr_state"] == CONN_OK
 
 
+def works(flow, job):
+    """The connection worked: completed, or with --connect tcpsyn (stateless, forged
+    SYNs) the SYN was answered with a SYN-ACK."""
+    return flow["tcp_synflags_rev"] is not None if job["mode"] == "tcpsyn" else ok(flow)
+
+
 def seen(flag):
     return "seen" if flag else "not_seen"
 
@@ -102,7 +108,7 @@ def seen(flag):
 # configurations, and its combiner, following PATHspider 2.0.1's plugins.
 def ecn_combine(flows, job):
     b = flows[1]
-    conditions = [connectivity("ecn", ok(flows[0]), ok(b))]
+    conditions = [connectivity("ecn", works(flows[0], job), works(b, job))]
     if b["tcp_connected"]:
         flags = b["tcp_synflags_rev"] & (TCP_SYN | TCP_ACK | TCP_ECE | TCP_CWR)
         conditions.append("ecn.negotiation." + (
@@ -126,7 +132,7 @@ def dscp_combine(flows, job, codepoints):
             return f["dscp_mark_data_rev"] if f["dns_response_valid"] else None
         return f["dscp_mark_syn_rev"] if f["tcp_synflags_rev"] is not None else None
 
-    conditions = [connectivity(name(i), ok(flows[i - 1]), ok(flows[i]))
+    conditions = [connectivity(name(i), works(flows[i - 1], job), works(flows[i], job))
                   for i in range(1, len(flows), 2)]
     for i, f in enumerate(flows):
         mark = f"{name(i)}.replymark:{replymark(f)}"
@@ -168,6 +174,12 @@ def mss_combine(flows, job):
 
 
 def tfo_combine(flows, job):
+    if job["mode"] == "tcpsyn":  # A, then one B asking for a cookie: no data to carry
+        conditions = [connectivity("tfo", works(flows[0], job), works(flows[1], job))]
+        if works(flows[1], job):
+            conditions.append("tfo.cookie." + ("received" if flows[1]["tfo_cookie"]
+                                               else "not_received"))
+        return conditions
     # The third connection carries data on its SYN when the second earned a cookie.
     conditions = [connectivity("tfo", ok(flows[0]), ok(flows[2]))]
     if ok(flows[2]):
@@ -203,6 +215,7 @@ class Plugin:
     modes: tuple
     connections: tuple  # one Connection per configuration (transport set per mode)
     combine: object
+    syn_connections: tuple = None  # with --connect tcpsyn, where they differ
 
 
 def udpopts_combine(flows, job):
@@ -215,17 +228,19 @@ def udpopts_combine(flows, job):
 
 def plugins(codepoints=(48,)):
     return {
-        "ecn": Plugin(("http", "https", "tcp", "dnstcp"),
+        "ecn": Plugin(("http", "https", "tcp", "dnstcp", "tcpsyn"),
                       (Connection(), Connection(ecn=True)), ecn_combine),
-        "dscp": Plugin(("http", "tcp", "dnstcp", "dnsudp"),
+        "dscp": Plugin(("http", "tcp", "dnstcp", "dnsudp", "tcpsyn"),
                        tuple(c for cp in codepoints for c in (Connection(), Connection(dscp=cp))),
                        lambda flows, job: dscp_combine(flows, job, codepoints)),
         "evilbit": Plugin(("tcpsyn", "dnsudp"), (Connection(), Connection(evil=True)),
                           evilbit_combine),
         "h2": Plugin(("http", "https"), (Connection(), Connection()), h2_combine),
-        "mss": Plugin(("tcp", "http", "https", "dnstcp"), (Connection(),), mss_combine),
-        "tfo": Plugin(("dnstcp", "http"), (Connection(), Connection(tfo=True),
-                                           Connection(tfo=True)), tfo_combine),
+        "mss": Plugin(("tcp", "http", "https", "dnstcp", "tcpsyn"), (Connection(),),
+                      mss_combine),
+        "tfo": Plugin(("dnstcp", "http", "tcpsyn"), (Connection(), Connection(tfo=True),
+                                                     Connection(tfo=True)), tfo_combine,
+                      syn_connections=(Connection(), Connection(tfo=True))),
         "udpzero": Plugin(("dnsudp",), (Connection(), Connection(udp_zero_checksum=True)),
                           udpzero_combine),
         "udpopts": Plugin(("dnsudp",), (Connection(), Connection(udp_options=True)),
@@ -240,7 +255,8 @@ def plugins(codepoints=(48,)):
 def expected_conditions(plugin: Plugin, mode: str, port: int, family: int, behaviour: str):
     """The condition list for one job, or None where the path is transient."""
     m = MODES[mode]
-    conns = [replace(c, transport=m.transport) for c in plugin.connections]
+    chosen = plugin.syn_connections if mode == "tcpsyn" and plugin.syn_connections else None
+    conns = [replace(c, transport=m.transport) for c in chosen or plugin.connections]
     try:
         flows = [predict(c, m, family, behaviour) for c in conns]
     except Unpredictable:
