@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "generators/connector.hpp"
 #include "generators/raw_forge.hpp"
 #include "shared/address.hpp"
+#include "shared/rate_limiter.hpp"
 #include "shared/wakeup.hpp"
 
 namespace pspdr {
@@ -77,6 +79,7 @@ int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
   Connector connector(max_in_flight);
   connector.wake_on(shared.generator_wakeups[index]);  // the spider has pushed requests
   std::unique_ptr<RawForge> forge;                     // opened on the first forged packet
+  std::unique_ptr<RateLimiter> forge_rate;             // made with it
   std::deque<ConnectionRequest> waiting;               // requests beyond max_in_flight
   std::deque<ConnectionResult> unsent;                 // results the ring had no room for
   std::vector<ConnectionResult> done;
@@ -91,7 +94,11 @@ int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
             .id = r.id, .state = SpdrState::failed, .family = r.family, .error = EADDRNOTAVAIL});
       } else if (r.forge) {
         try {
-          if (!forge) forge = std::make_unique<RawForge>();
+          if (!forge) {
+            forge = std::make_unique<RawForge>();
+            forge_rate = std::make_unique<RateLimiter>(double(shared.forge_rate.load()), 16);
+          }
+          if (!forge_rate->take(r.probes, RateLimiter::Clock::now())) break;  // in a moment
           unsent.push_back(forge->send(r));
         } catch (const std::runtime_error& e) {
           std::fprintf(stderr, "pspdr measure: generator %zu: %s\n", index, e.what());
@@ -106,7 +113,10 @@ int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
     // Asleep until a connection needs us, the spider sends requests, or (at the latest)
     // a moment to see whether it said stop. Results the ring had no room for are tried
     // again soon: the spider is taking them.
-    connector.poll(unsent.empty() ? kIdleWaitMs : 1, done);
+    int wait = unsent.empty() ? kIdleWaitMs : 1;
+    if (!waiting.empty() && forge_rate)
+      wait = std::min(wait, forge_rate->wait_ms(waiting.front().probes, RateLimiter::Clock::now()));
+    connector.poll(wait, done);
     unsent.insert(unsent.end(), done.begin(), done.end());
     bool pushed = false;
     while (!unsent.empty() && ch.results.push(unsent.front())) {

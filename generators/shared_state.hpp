@@ -36,6 +36,10 @@ struct SharedState {
   // observer) wakes the spider when it pushed results. Both sides sleep until then.
   int generator_wakeups[kMaxGenerators] = {};
   int spider_wakeup = -1;
+  // Packets per second each generator may forge at most (--rate shared among them, so
+  // that the wire never sees more than --rate whatever each one's delays); 0: no limit.
+  // Set by the spider before its first request.
+  std::atomic<uint64_t> forge_rate{0};
 };
 
 // A fresh SharedState in a memfd; its descriptor is inherited by exec'd children.

@@ -21,6 +21,7 @@
 #include "shared/cleanup.hpp"
 #include "shared/clock.hpp"
 #include "shared/log.hpp"
+#include "shared/rate_limiter.hpp"
 #include "shared/wakeup.hpp"
 
 namespace pspdr {
@@ -78,10 +79,15 @@ class Spider {
                s.plugin_options.connect == ConnectMode::tcpsyn),
         synchronized_(!forge_ && s.plugin->model == SpiderModel::synchronized),
         packets_(s.plugin_options.connect == ConnectMode::tcpsyn ? std::max(1u, s.probes) : 1),
+        rate_(s.rate, packets_),
         generators_(std::move(parts.generators)),
         configurator_(generators_->shared()),
         opt_out_(s.opt_out),
         result_settings_{s.plugin, &s.plugin_options, &configs_, &s.vantage, s.output_flows} {
+    // Each generator forges its share of --rate at most (rounded down: never above).
+    if (forge_ && s.rate > 0)
+      generators_->shared().forge_rate =
+          std::max<uint64_t>(1, uint64_t(s.rate) / generators_->size());
     // The first configuration is set before anything runs: a missing privilege is found
     // now, not after the first round of connections.
     configurator_.apply(configs_[0].sysctls);
@@ -128,7 +134,8 @@ class Spider {
   std::vector<Configuration> configs_;
   bool forge_;
   bool synchronized_;
-  double packets_;  // what one connection costs of --rate: its probes in tcpsyn, else 1
+  size_t packets_;  // what one connection costs of --rate: its probes in tcpsyn, else 1
+  RateLimiter rate_;
   std::unique_ptr<Generators> generators_;
   Configurator configurator_;
   uint64_t cleanup_ = 0;
@@ -155,8 +162,6 @@ class Spider {
   std::vector<JobState*> round_;
   size_t round_config_ = 0, round_outstanding_ = 0;
 
-  double tokens_ = 0;
-  Clock::time_point last_refill_ = Clock::now();
   bool ring_full_ = false;  // a generator's request ring had no room: try again soon
   SpiderResult result_;
   Clock::time_point start_ = Clock::now(), next_progress_ = Clock::now();
@@ -252,21 +257,15 @@ void Spider::start(JobState* job, size_t config) {
   queued_.emplace_back(job, config);
 }
 
-// The rate limit: a token bucket, filled only while something waits, holding at most
-// 10 ms of --rate (and one connection's packets), so no second ever sends above it.
 void Spider::send_queued() {
   auto now = Clock::now();
-  double rate = s_.rate > 0 ? s_.rate : 1e12;
   if (queued_.empty()) {
-    last_refill_ = now;
+    rate_.idle(now);
     return;
   }
-  tokens_ = std::min(rate * 0.01 + packets_,
-                     tokens_ + rate * std::chrono::duration<double>(now - last_refill_).count());
-  last_refill_ = now;
   ring_full_ = false;
   std::array<bool, kMaxGenerators> pushed{};  // generators to wake, once each
-  while (!queued_.empty() && tokens_ >= packets_) {
+  while (!queued_.empty() && rate_.take(packets_, now)) {
     auto [job, config] = queued_.front();
     ConnectionRequest req;
     req.id = next_id_;
@@ -293,7 +292,6 @@ void Spider::send_queued() {
     pushed[g] = true;
     in_flight_.emplace(next_id_++, InFlight{job, config, g});
     queued_.pop_front();
-    tokens_ -= packets_;
   }
   for (size_t g = 0; g < generators_->size(); ++g)
     if (pushed[g]) wake(generators_->shared().generator_wakeups[g]);
@@ -305,11 +303,7 @@ void Spider::send_queued() {
 int Spider::idle_ms() const {
   if (queued_.empty()) return kMaxSleepMs;
   if (ring_full_) return 1;
-  double rate = s_.rate > 0 ? s_.rate : 1e12;
-  double tokens =
-      tokens_ + rate * std::chrono::duration<double>(Clock::now() - last_refill_).count();
-  if (tokens >= packets_) return 0;
-  return std::clamp(int(std::ceil((packets_ - tokens) / rate * 1000)), 1, kMaxSleepMs);
+  return std::min(rate_.wait_ms(packets_, Clock::now()), kMaxSleepMs);
 }
 
 void Spider::collect_results() {

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <random>
 #include <regex>
 #include <set>
 #include <string>
@@ -23,6 +24,7 @@
 #include "measure/spider.hpp"
 #include "shared/builder.hpp"
 #include "shared/clock.hpp"
+#include "shared/rate_limiter.hpp"
 #include "shared/wakeup.hpp"
 
 namespace pspdr {
@@ -359,6 +361,34 @@ Flow flow_of(const char* dst, uint16_t sport, double first) {
   f.key.proto = 6;
   f.pkt_first = first;
   return f;
+}
+
+// --rate on a simulated clock that wakes the loop late and unevenly (up to 3 ms, now and
+// then 40 ms): no one-second window ever holds more than the rate, and the rate is kept
+// within 5% below over the run, whatever the size of a take.
+TEST(RateLimiter, NeverAboveTheRateInAnySecondAndNotFarBelow) {
+  for (size_t packets : {1, 3}) {
+    RateLimiter limit(5000, packets);
+    std::mt19937 random(7);
+    auto start = RateLimiter::Clock::time_point{} + std::chrono::hours(1);
+    auto now = start;
+    std::deque<RateLimiter::Clock::time_point> window;
+    size_t sent = 0, most = 0;
+    while (now - start < std::chrono::seconds(10)) {
+      while (limit.take(packets, now)) {
+        sent += packets;
+        for (size_t i = 0; i < packets; ++i) window.push_back(now);
+      }
+      while (window.front() <= now - std::chrono::seconds(1)) window.pop_front();
+      most = std::max(most, window.size());
+      int wait = limit.wait_ms(packets, now);
+      EXPECT_GE(wait, 0);
+      auto late = std::chrono::microseconds(random() % 50 == 0 ? 40000 : random() % 3000);
+      now += std::max<RateLimiter::Clock::duration>(std::chrono::milliseconds(wait), late);
+    }
+    EXPECT_LE(most, 5000u) << packets << " a take";
+    EXPECT_GE(double(sent) / 10, 5000 * 0.95) << packets << " a take";
+  }
 }
 
 TEST(Merger, PairsInEitherOrderWithinTheConnectionsTime) {
