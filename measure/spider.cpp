@@ -80,6 +80,9 @@ class Spider {
         synchronized_(!forge_ && s.plugin->model == SpiderModel::synchronized),
         packets_(s.plugin_options.connect == ConnectMode::tcpsyn ? std::max(1u, s.probes) : 1),
         rate_(s.rate, packets_),
+        cooldown_(s.cooldown >= 0                                   ? s.cooldown
+                  : s.plugin_options.connect == ConnectMode::tcpsyn ? 2
+                                                                    : 0.5),
         generators_(std::move(parts.generators)),
         configurator_(generators_->shared()),
         opt_out_(s.opt_out),
@@ -136,6 +139,7 @@ class Spider {
   bool synchronized_;
   size_t packets_;  // what one connection costs of --rate: its probes in tcpsyn, else 1
   RateLimiter rate_;
+  double cooldown_;  // seconds
   std::unique_ptr<Generators> generators_;
   Configurator configurator_;
   uint64_t cleanup_ = 0;
@@ -461,7 +465,7 @@ SpiderResult Spider::run() {
       bool waiting = std::any_of(active_.begin(), active_.end(),
                                  [](const auto& j) { return j->observed < j->outcomes.size(); });
       if (!waiting || stopping() ||
-          Clock::now() - last_done_ > std::chrono::duration<double>(s_.cooldown))
+          Clock::now() - last_done_ > std::chrono::duration<double>(cooldown_))
         break;
     }
     if (Clock::now() >= next_forget) {

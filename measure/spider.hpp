@@ -23,15 +23,18 @@ namespace pspdr {
 struct SpiderSettings {
   const Plugin* plugin = nullptr;
   PluginOptions plugin_options;
-  std::string interface;             // the observer captures here (AF_PACKET)
-  VantagePoint vantage;              // connections leave from its sources; "sip" and "path"
-  size_t workers = 100;              // jobs measured at once
-  double timeout = 5;                // seconds per connection
-  size_t generators = 2;             // generator processes
-  double rate = 1000;                // packets forged (tcpsyn) or connections started per
-                                     // second, at most (0: no limit)
-  unsigned probes = 1;               // tcpsyn: copies of each SYN (ZMap's --probes)
-  double cooldown = 2;               // seconds for late answers after the last connection
+  std::string interface;  // the observer captures here (AF_PACKET)
+  VantagePoint vantage;   // connections leave from its sources; "sip" and "path"
+  size_t workers = 100;   // jobs measured at once
+  double timeout = 5;     // seconds per connection
+  size_t generators = 2;  // generator processes
+  double rate = 1000;     // packets forged (tcpsyn) or connections started per
+                          // second, at most (0: no limit)
+  unsigned probes = 1;    // tcpsyn: copies of each SYN (ZMap's --probes)
+  // Seconds for the last packets after the last connection or probe; below 0, the
+  // mode's: 2 for tcpsyn (answers to forged SYNs may come late), 0.5 otherwise (each
+  // connection has had its timeout: only the packets after its close are on their way).
+  double cooldown = -1;
   bool output_flows = false;         // add flow_results and missed_flows to the result
   bool progress = false;             // a progress line on stderr every second
   uint64_t total_jobs = 0;           // for the progress line's ETA (0: unknown)

@@ -20,6 +20,7 @@ constexpr uint32_t kBurst = 64;
 // The longest an idle worker sleeps: it still sees `done` and hands its records over
 // about on time.
 constexpr int kIdleSleepMs = 50;
+constexpr uint32_t kDrainBursts = 4096;  // at most this many bursts read after the stop
 
 // What a worker publishes for the stats line; written only by its worker.
 struct alignas(64) Published {
@@ -53,6 +54,14 @@ void poll_queue(PacketSource& source, uint32_t queue, Worker& w, std::atomic<int
   source.worker_started(queue);
   Frame frames[kBurst];
   auto next_handover = Clock::now() + std::chrono::seconds(1);
+  auto observe = [&](uint32_t n) {
+    double newest = frames[0].ts;
+    for (uint32_t i = 1; i < n; ++i) newest = std::max(newest, frames[i].ts);
+    advance_shared_clock(clock, int64_t(std::ceil(newest)));
+    w.observer.advance_clock(double(clock.load(std::memory_order_relaxed)));
+    w.observer.on_frames({frames, n});
+    w.published.packets.store(w.observer.stats().packets, std::memory_order_relaxed);
+  };
   uint32_t idle = 0;
   while (!done.load(std::memory_order_relaxed)) {
     uint32_t n = source.receive(queue, frames);
@@ -67,12 +76,7 @@ void poll_queue(PacketSource& source, uint32_t queue, Worker& w, std::atomic<int
       }
     } else {
       idle = 0;
-      double newest = frames[0].ts;
-      for (uint32_t i = 1; i < n; ++i) newest = std::max(newest, frames[i].ts);
-      advance_shared_clock(clock, int64_t(std::ceil(newest)));
-      w.observer.advance_clock(double(clock.load(std::memory_order_relaxed)));
-      w.observer.on_frames({frames, n});
-      w.published.packets.store(w.observer.stats().packets, std::memory_order_relaxed);
+      observe(n);
     }
     if (Clock::now() >= next_handover) {  // live output is written at least once a second
       next_handover += std::chrono::seconds(1);
@@ -80,6 +84,14 @@ void poll_queue(PacketSource& source, uint32_t queue, Worker& w, std::atomic<int
       w.published.active.store(w.observer.active_flows(), std::memory_order_relaxed);
       w.published.records.store(w.sink.records(), std::memory_order_relaxed);
     }
+  }
+  // What the ring holds at the stop came before it: observed too, so that a campaign's
+  // last packets count however far behind the worker was (bounded: a flood cannot hold
+  // the stop off).
+  for (uint32_t burst = 0; burst < kDrainBursts; ++burst) {
+    uint32_t n = source.receive(queue, frames);
+    if (n == 0) break;
+    observe(n);
   }
   source.worker_stopped(queue);
   w.observer.flush();

@@ -16,7 +16,8 @@ RateLimiter::RateLimiter(double rate, size_t burst) : rate_(rate), capacity_(rat
 }
 
 double RateLimiter::tokens_at(Clock::time_point now) const {
-  double elapsed = std::chrono::duration<double>(now - last_refill_).count();
+  if (last_refill_ == Clock::time_point{}) return tokens_;  // the bucket starts empty
+  double elapsed = std::max(0.0, std::chrono::duration<double>(now - last_refill_).count());
   return std::min(capacity_, tokens_ + rate_ * elapsed);
 }
 

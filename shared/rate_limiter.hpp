@@ -32,7 +32,7 @@ class RateLimiter {
 
   double rate_, capacity_;
   double tokens_ = 0;
-  Clock::time_point last_refill_ = Clock::now();
+  Clock::time_point last_refill_{};      // set by the first take() or idle()
   std::vector<Clock::time_point> sent_;  // ring of the last `rate` send times
   size_t next_ = 0;
 };
