@@ -49,6 +49,9 @@ struct Outcome {
   // (SynReplyChain, which a plugin offering tcpsyn loads), otherwise a completed
   // connection.
   bool answered(ConnectMode mode) const;
+  // Whether the handshake went through: in tcpsyn the same as answered() (the kernel
+  // resets what follows a forged SYN's SYN-ACK), otherwise TcpChain's `connected`.
+  bool handshake(ConnectMode mode) const;
   // Chain C's part of the flow record (C among the plugin's chains, or its loaded
   // chain); only when observed().
   template <class C>
@@ -123,6 +126,10 @@ inline bool Outcome::answered(ConnectMode mode) const {
   const SynReplyChain::State& reply = chain<SynReplyChain>();
   return reply.flags && (*reply.flags & tcp_flags::sa) == tcp_flags::sa &&
          reply.ack == connection.syn_seq + 1;
+}
+
+inline bool Outcome::handshake(ConnectMode mode) const {
+  return mode == ConnectMode::tcpsyn ? answered(mode) : chain<TcpChain>().connected;
 }
 
 }  // namespace pspdr

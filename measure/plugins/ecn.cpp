@@ -19,17 +19,15 @@ std::vector<Configuration> configurations(const PluginOptions& opts) {
 }
 
 std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions& opts) {
-  bool a_ok = o[0].answered(opts.connect), b_ok = o[1].answered(opts.connect);
-  std::vector<std::string> c{connectivity("ecn", a_ok, b_ok)};
+  std::vector<std::string> c{
+      connectivity("ecn", o[0].answered(opts.connect), o[1].answered(opts.connect))};
   for (const Outcome& f : o)
     if (!f.observed()) {
       c.push_back("pathspider.not_observed");
       break;
     }
   const Outcome& b = o[1];
-  // A forged SYN's answer is the SYN-ACK alone: the kernel resets what follows.
-  bool handshake = opts.connect == ConnectMode::tcpsyn ? b_ok : b.chain<TcpChain>().connected;
-  if (b.observed() && handshake) {
+  if (b.observed() && b.handshake(opts.connect)) {
     int flags = b.chain<TcpChain>().synflags_rev.value_or(0) & tcp_flags::saec;
     c.push_back(flags == tcp_flags::sae    ? "ecn.negotiation.succeeded"
                 : flags == tcp_flags::saec ? "ecn.negotiation.reflected"

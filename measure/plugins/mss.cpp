@@ -13,8 +13,7 @@ std::vector<Configuration> configurations(const PluginOptions&) {
 std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions& opts) {
   const Outcome& a = o[0];
   if (!a.observed()) return {"pathspider.not_observed"};
-  bool connected = opts.connect == ConnectMode::tcpsyn ? a.answered(opts.connect)
-                                                       : a.chain<TcpChain>().connected;
+  bool connected = a.handshake(opts.connect);
   std::vector<std::string> c{connectivity("mss", connected)};
   if (!connected) return c;
   const MssChain::State& mss = a.chain<MssChain>();
