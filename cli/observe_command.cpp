@@ -103,6 +103,7 @@ struct Settings {
   XdpOptions xdp;
   std::string eal;  // DPDK EAL arguments
   uint32_t mbufs = DpdkOptions{}.mbufs;
+  uint64_t buffer_kib = 0;  // -B: the capture buffer per queue; 0: the source's default
   bool quiet = false;
   bool stats = false;  // --stats: the live statistics line whatever stderr is
   std::vector<std::string> chains;
@@ -131,6 +132,7 @@ constexpr LiveKind kLiveKinds[] = {
      [](const std::string& ifname, const Settings& s) -> std::unique_ptr<PacketSource> {
        XdpOptions o = s.xdp;
        o.queues = s.queues;
+       if (s.buffer_kib) o.size_umem(s.buffer_kib << 10);
        return std::make_unique<XdpSource>(ifname, o);
      }},
     {"dpdk:",
@@ -149,7 +151,9 @@ std::unique_ptr<PacketSource> open_live(const Settings& s) {
   for (const LiveKind& k : kLiveKinds)
     if (s.source.starts_with(k.prefix)) return k.open(s.source.substr(k.prefix.size()), s);
   if (if_nametoindex(s.source.c_str()) == 0) return nullptr;
-  return std::make_unique<AfPacketSource>(s.source, AfPacketOptions{.queues = s.queues});
+  AfPacketOptions o{.queues = s.queues};
+  if (s.buffer_kib) o.size_ring(s.buffer_kib << 10);
+  return std::make_unique<AfPacketSource>(s.source, o);
 }
 
 int observe_trace(const Settings& s, const ChainSet& chains) {
@@ -270,6 +274,11 @@ std::optional<int> parse(int argc, char** argv, Settings& s) {
         return options::parse_cores(v, s.pipeline.cores);
       },
       "CPU numbers, e.g. 2,3 or 2-5");
+  cl.add_count("-B,--buffer-size", s.buffer_kib, 16, 1ul << 22,
+               "live sources: the capture buffer per queue in KiB, as tcpdump's -B: the AF_PACKET "
+               "ring (default 32768) or the AF_XDP UMEM (default 16384), what holds a burst the "
+               "workers have not yet read; when full, packets are dropped and counted",
+               "KiB");
   cl.add_seconds("--duration", s.live.duration,
                  "live sources: stop after S seconds (default: at SIGINT/SIGTERM)");
   cl.add_flag("--stats", s.stats,

@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -36,6 +38,11 @@ tpacket_block_desc* block_at(uint8_t* map, uint32_t block_size, uint32_t i) {
 }
 
 }  // namespace
+
+void AfPacketOptions::size_ring(uint64_t bytes) {
+  block_size = uint32_t(std::clamp<uint64_t>(std::bit_floor(bytes / 8), 4096, 1 << 20));
+  blocks = uint32_t(std::clamp<uint64_t>(bytes / block_size, 2, 1u << 16));
+}
 
 AfPacketSource::AfPacketSource(const std::string& ifname, const AfPacketOptions& opts)
     : ifname_(ifname), opts_(opts) {

@@ -18,6 +18,10 @@ struct AfPacketOptions {
   uint32_t queues = 1;
   uint32_t block_size = 1 << 20;  // a power of two, at least a page
   uint32_t blocks = 32;           // per queue
+
+  // A ring of about `bytes` per queue (tcpdump's -B): 1 MiB blocks, smaller ones (at
+  // least 8 of a page or more) when the ring is small.
+  void size_ring(uint64_t bytes);
 };
 
 class AfPacketSource final : public PacketSource {

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -99,6 +100,10 @@ uint32_t receive_queues(int fd, const std::string& ifname) {
 }
 
 }  // namespace
+
+void XdpOptions::size_umem(uint64_t bytes) {
+  frame_count = uint32_t(std::clamp<uint64_t>(std::bit_floor(bytes / kFrameSize), 64, 1u << 20));
+}
 
 struct alignas(64) XdpSource::Queue {
   xsk_ring_prod fill{};

@@ -38,6 +38,9 @@ struct XdpOptions {
   Mode mode = Mode::automatic;
   Copy copy = Copy::automatic;
   uint32_t frame_count = 4096;  // UMEM frames (4 KiB each) per queue; a power of two
+
+  // About `bytes` of UMEM per queue (tcpdump's -B), in at least 64 frames.
+  void size_umem(uint64_t bytes);
 };
 
 class XdpSource final : public PacketSource {

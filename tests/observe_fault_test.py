@@ -180,9 +180,10 @@ try:
               f"{name}: interface down and up: said both times, exit {rc}, "
               f"{len(records(out) or [])} records")
 
-        # A ring that fills: the observer frozen while a burst arrives.
+        # A ring that fills: the observer frozen while a burst of many times the ring's
+        # size (-B 1024: 1 MiB, some 6,000 of these packets) arrives.
         out = work / f"{name}-ring.ndjson"
-        p = start(*args, output=out)
+        p = start(*args, "-B", "1024", output=out)
         err = capturing(p)
         time.sleep(0.5)
         p.send_signal(signal.SIGSTOP)
