@@ -99,7 +99,7 @@ int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
             forge_rate = std::make_unique<RateLimiter>(double(shared.forge_rate.load()), 16);
           }
           if (!forge_rate->take(r.probes, RateLimiter::Clock::now())) break;  // in a moment
-          unsent.push_back(forge->send(r));
+          forge->queue(r, unsent);
         } catch (const std::runtime_error& e) {
           std::fprintf(stderr, "pspdr measure: generator %zu: %s\n", index, e.what());
           unsent.push_back(ConnectionResult{.id = r.id, .family = r.family, .error = EPERM});
@@ -109,6 +109,7 @@ int run_generator(SharedState& shared, size_t index, size_t max_in_flight) {
       }
       waiting.pop_front();
     }
+    if (forge) forge->flush(unsent);
     done.clear();
     // Asleep until a connection needs us, the spider sends requests, or (at the latest)
     // a moment to see whether it said stop. Results the ring had no room for are tried

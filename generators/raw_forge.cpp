@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -107,57 +108,116 @@ RawForge::~RawForge() {
   close(raw6_);
 }
 
-ConnectionResult RawForge::send(const ConnectionRequest& req) {
-  ConnectionResult r{.id = req.id, .family = req.family, .started = realtime_seconds()};
-  sockaddr_storage to, from{};
-  socklen_t len = destination_address(req, to);  // its port is ignored by raw sends
+bool RawForge::build(const ConnectionRequest& req, ConnectionResult& r, Slot& slot) {
+  socklen_t len = destination_address(req, slot.to);  // its port is ignored by raw sends
+  sockaddr_storage from{};
   socklen_t from_len;
-  if (!source_address(req, from, from_len) && !source_for(to, len, from)) {
+  if (!source_address(req, from, from_len) && !source_for(slot.to, len, from)) {
     r.error = errno;
-    r.finished = realtime_seconds();
-    return r;
+    return false;
   }
+  slot.socket = req.family == 4 ? raw4_ : raw6_;
   r.sport = req.sport ? req.sport : next_port_;
   if (!req.sport) next_port_ = uint16_t(next_port_ >= 65535 ? 1024 : next_port_ + 1);
-  build::Ip ip{
-      .src = text(from), .dst = text(to), .tos = req.tos, .evil = req.evil && req.family == 4};
+  build::Ip ip{.tos = req.tos, .evil = req.evil && req.family == 4};
   build::Buffer packet;
   if (req.mode == ConnectMode::tcpsyn) {
-    r.syn_seq = syn_seq(from, to, r.sport, req.dport);
-    packet = build::tcp_packet(ip, syn(req, r.sport, r.syn_seq));
-  } else if (req.mode == ConnectMode::dnsudp) {
-    build::Buffer query = build_dns_query(uint16_t(next_seq_++), req.domain);
-    if (query.empty()) {
-      r.error = EINVAL;
-      r.finished = realtime_seconds();
-      return r;
+    SynShape shape{.family = req.family,
+                   .tos = req.tos,
+                   .evil = ip.evil,
+                   .ecn_setup = req.ecn_setup,
+                   .tfo = req.tfo,
+                   .mss = req.mss};
+    std::ranges::copy(address_bytes(from), shape.source);
+    if (syn_template_.empty() || !(shape == shape_)) {
+      ip.src = text(from);
+      ip.dst = text(slot.to);
+      syn_template_ = build::tcp_packet(ip, syn(req, 0, 0));
+      shape_ = shape;
     }
-    // The options: NOP, NOP, EOL after the option checksum.
-    build::Buffer options = req.udp_options
-                                ? build::udp_options(uint16_t(8 + query.size()), {1, 1, 0})
-                                : build::Buffer{};
-    packet = build::udp_packet(ip, {.sport = r.sport,
-                                    .dport = req.dport,
-                                    .payload = query,
-                                    .zero_checksum = req.udp_zero_checksum,
-                                    .surplus = options});
-  } else {
-    r.error = EINVAL;  // the forge only crafts what the kernel will not send
-    r.finished = realtime_seconds();
-    return r;
+    r.syn_seq = syn_seq(from, slot.to, r.sport, req.dport);
+    std::ranges::copy(syn_template_, slot.bytes);
+    slot.size = syn_template_.size();
+    build::retarget({slot.bytes, slot.size}, address_bytes(slot.to), r.sport, r.syn_seq);
+    return true;
   }
-  int s = req.family == 4 ? raw4_ : raw6_;
-  r.state = SpdrState::ok;
+  build::Buffer query;
+  if (req.mode != ConnectMode::dnsudp ||
+      (query = build_dns_query(uint16_t(next_seq_++), req.domain)).empty()) {
+    r.error = EINVAL;  // the forge only crafts what the kernel will not send
+    return false;
+  }
+  // The options: NOP, NOP, EOL after the option checksum.
+  build::Buffer options =
+      req.udp_options ? build::udp_options(uint16_t(8 + query.size()), {1, 1, 0}) : build::Buffer{};
+  ip.src = text(from);
+  ip.dst = text(slot.to);
+  packet = build::udp_packet(ip, {.sport = r.sport,
+                                  .dport = req.dport,
+                                  .payload = query,
+                                  .zero_checksum = req.udp_zero_checksum,
+                                  .surplus = options});
+  if (packet.size() > sizeof slot.bytes) {
+    r.error = EMSGSIZE;
+    return false;
+  }
+  std::ranges::copy(packet, slot.bytes);
+  slot.size = packet.size();
+  return true;
+}
+
+void RawForge::queue(const ConnectionRequest& req, std::deque<ConnectionResult>& done) {
   // --probes: copies back to back, as ZMap sends them; one that leaves is enough.
-  int sent = 0;
-  for (int i = 0; i < std::max<int>(1, req.probes); ++i)
-    if (sendto(s, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), len) < 0)
-      r.error = errno;
+  size_t copies = std::clamp<size_t>(req.probes, 1, kBatch);
+  if (used_ + copies > kBatch) flush(done);
+  ConnectionResult r{.id = req.id, .family = req.family, .started = realtime_seconds()};
+  if (!build(req, r, slots_[used_])) {
+    r.finished = realtime_seconds();
+    done.push_back(r);
+    return;
+  }
+  pending_.push_back({r, used_, copies});
+  for (size_t i = 1; i < copies; ++i) slots_[used_ + i] = slots_[used_];
+  used_ += copies;
+}
+
+void RawForge::flush(std::deque<ConnectionResult>& done) {
+  mmsghdr msgs[kBatch] = {};
+  iovec iov[kBatch];
+  int error[kBatch] = {};
+  for (size_t i = 0; i < used_; ++i) {
+    Slot& s = slots_[i];
+    iov[i] = {s.bytes, s.size};
+    msgs[i].msg_hdr = {.msg_name = &s.to,
+                       .msg_namelen = s.to.ss_family == AF_INET ? socklen_t(sizeof(sockaddr_in))
+                                                                : socklen_t(sizeof(sockaddr_in6)),
+                       .msg_iov = &iov[i],
+                       .msg_iovlen = 1};
+  }
+  // One sendmmsg per run of packets for one socket; a packet refused is skipped, with
+  // its error, and the rest of the run still goes.
+  for (size_t i = 0; i < used_;) {
+    size_t end = i;
+    while (end < used_ && slots_[end].socket == slots_[i].socket) ++end;
+    int sent = sendmmsg(slots_[i].socket, msgs + i, unsigned(end - i), 0);
+    if (sent < 0)
+      error[i++] = errno;
     else
-      ++sent;
-  if (!sent) r.state = SpdrState::failed;
-  r.finished = realtime_seconds();
-  return r;
+      i += size_t(sent);
+  }
+  double now = realtime_seconds();
+  for (Pending& p : pending_) {
+    size_t left = 0;
+    for (size_t i = p.first; i < p.first + p.count; ++i) {
+      left += error[i] == 0;
+      if (error[i]) p.result.error = error[i];
+    }
+    p.result.state = left ? SpdrState::ok : SpdrState::failed;
+    p.result.finished = now;
+    done.push_back(p.result);
+  }
+  used_ = 0;
+  pending_.clear();
 }
 
 }  // namespace pspdr

@@ -38,6 +38,7 @@ struct JobState {
   uint16_t dport = 0;             // where its connections go
   size_t observed = 0;
   double flow_deadline = 0;  // realtime; set when every connection has its result
+  uint64_t number = 0;       // in admission order: its key in the active jobs
 };
 
 // The job's port; where it names none, the mode's (PATHspider's 80 for http, 443 for
@@ -150,7 +151,12 @@ class Spider {
   std::string interface_down_;  // why the capture interface is unusable; "" when it is up
   Clock::time_point next_interface_check_ = Clock::now();
 
-  std::deque<std::unique_ptr<JobState>> active_;
+  // Jobs admitted and not yet written, by number; those whose connections are all done
+  // also wait in deadlines_ (in deadline order: flow_wait_ is the same for all) until
+  // their flows come or the deadline passes.
+  std::unordered_map<uint64_t, std::unique_ptr<JobState>> active_;
+  std::deque<std::pair<double, uint64_t>> deadlines_;
+  uint64_t next_job_ = 0;
   std::deque<JobState*> to_start_;                   // admitted, first connection not yet requested
   std::deque<std::pair<JobState*, size_t>> queued_;  // connections waiting for the rate limit
   std::unordered_map<uint64_t, InFlight> in_flight_;
@@ -210,8 +216,9 @@ void Spider::admit() {
     st->keys.resize(configs_.size());
     st->dport = dport(j, s_.plugin_options.connect);
     ++connecting_;
+    st->number = next_job_++;
     to_start_.push_back(st.get());
-    active_.push_back(std::move(st));
+    active_.emplace(st->number, std::move(st));
   }
 }
 
@@ -380,11 +387,16 @@ void Spider::connections_done(JobState* job) {
   job->flow_deadline = realtime_seconds() + flow_wait_;
   --connecting_;
   last_done_ = Clock::now();
+  if (job->observed == configs_.size())
+    finish(job);
+  else
+    deadlines_.emplace_back(job->flow_deadline, job->number);
 }
 
+// A job is written as soon as its connections are done and their flows have come.
 void Spider::attach(JobState* job, size_t config, Flow flow) {
   job->outcomes[config].flow = std::move(flow);
-  ++job->observed;
+  if (++job->observed == configs_.size() && job->flow_deadline > 0) finish(job);
 }
 
 void Spider::take_flows() {
@@ -395,19 +407,13 @@ void Spider::on_flow(const Flow& flow) {
   if (auto waiter = merger_.flow(flow)) attach(waiter->first, waiter->second, flow);
 }
 
+// Jobs whose flows did not all come by their deadline, or (observer_done) by the end.
 void Spider::finish_due_jobs(bool observer_done) {
   double now = realtime_seconds();
-  for (auto it = active_.begin(); it != active_.end();) {
-    JobState* job = it->get();
-    bool connected = job->flow_deadline > 0;
-    bool complete = connected && (job->observed == configs_.size() || now >= job->flow_deadline ||
-                                  observer_done);
-    if (!complete) {
-      ++it;
-      continue;
-    }
-    finish(job);
-    it = active_.erase(it);
+  while (!deadlines_.empty() && (observer_done || deadlines_.front().first <= now)) {
+    auto it = active_.find(deadlines_.front().second);
+    deadlines_.pop_front();
+    if (it != active_.end()) finish(it->second.get());
   }
 }
 
@@ -426,6 +432,7 @@ void Spider::finish(JobState* job) {
       job->job,
       [&](JsonWriter& w) { write_job_result(w, job->job, job->outcomes, result_settings_); },
       kJobResultFields);
+  active_.erase(job->number);  // the job is gone
 }
 
 void Spider::progress(bool final) {
@@ -462,8 +469,7 @@ SpiderResult Spider::run() {
     if ((input_done_ || stopping()) && connecting_ == 0) {
       // Every connection is done. Their last packets (FINs, late answers) come within a
       // moment; then stopping the observer writes every flow it still holds.
-      bool waiting = std::any_of(active_.begin(), active_.end(),
-                                 [](const auto& j) { return j->observed < j->outcomes.size(); });
+      bool waiting = !active_.empty();  // a job still active waits for flows
       if (!waiting || stopping() ||
           Clock::now() - last_done_ > std::chrono::duration<double>(cooldown_))
         break;

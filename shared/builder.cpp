@@ -295,6 +295,22 @@ Buffer tcp_packet(const Ip& ip, const Tcp& t) {
   return ip_wrap(ip, 6, std::move(seg), 16);
 }
 
+void retarget(std::span<uint8_t> p, std::span<const uint8_t> dst, uint16_t sport, uint32_t seq) {
+  bool v4 = (p[0] >> 4) == 4;
+  size_t hl = v4 ? 20 : 40, addr = v4 ? 12 : 8, n = dst.size();
+  std::copy(dst.begin(), dst.end(), &p[addr + n]);
+  uint8_t* tcp = &p[hl];
+  store_be16(tcp, sport);
+  store_be32(tcp + 4, seq);
+  store_be16(tcp + 16, 0);
+  size_t len = p.size() - hl;
+  uint32_t pseudo = sum16(&p[addr], 2 * n) + 6 + uint32_t(len);
+  store_be16(tcp + 16, fold(sum16(tcp, len, pseudo)));
+  if (!v4) return;
+  store_be16(&p[10], 0);
+  store_be16(&p[10], fold(sum16(p.data(), 20)));
+}
+
 Buffer udp_packet(const Ip& ip, const Udp& u) {
   Buffer seg(8);
   store_be16(&seg[0], u.sport);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,12 @@ Buffer cat(std::initializer_list<Buffer> parts);
 // Whole IP packets (no link header).
 Buffer tcp_packet(const Ip& ip, const Tcp& tcp);
 Buffer udp_packet(const Ip& ip, const Udp& udp);
+// Rewrites a TCP packet built above (IPv4 without options, or IPv6) in place for
+// another probe of the same shape: its destination (4 or 16 bytes, network order),
+// source port and sequence number, with both checksums made right again. A scanner's
+// template: one build, then a few stores and a checksum per probe.
+void retarget(std::span<uint8_t> packet, std::span<const uint8_t> dst, uint16_t sport,
+              uint32_t seq);
 // An ICMP(v6) message of `type`/`code` whose body is `quoted` (e.g. a packet above).
 Buffer icmp_packet(const Ip& ip, uint8_t type, uint8_t code, const Buffer& quoted);
 

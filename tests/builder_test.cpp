@@ -231,4 +231,31 @@ TEST(Builder, UdpOptionsAreaAfterTheDatagram) {
   }
 }
 
+// A retargeted template is byte for byte the SYN built afresh for the new destination,
+// port and sequence number: the forge sends one and the other alike.
+TEST(Builder, RetargetedSynEqualsOneBuiltForItsProbe) {
+  struct Case {
+    const char *src, *dst, *next;
+    std::vector<uint8_t> next_bytes;
+  };
+  const Case cases[] = {
+      {"10.201.0.2", "10.1.0.7", "10.1.200.9", {10, 1, 200, 9}},
+      {"fd20:1::2", "fd30::7", "fd30::1:9",
+       {0xfd, 0x30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 9}}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.next);
+    build::Tcp syn{.sport = 0,
+                   .dport = 80,
+                   .seq = 0,
+                   .flags = 0xc2,
+                   .window = 65535,
+                   .options = build::opt::cat({build::opt::mss(1460), build::opt::fast_open({})})};
+    Buffer packet = build::tcp_packet({.src = c.src, .dst = c.dst, .tos = 0xb8}, syn);
+    build::retarget(packet, c.next_bytes, 40123, 0x89abcdef);
+    syn.sport = 40123;
+    syn.seq = 0x89abcdef;
+    EXPECT_EQ(packet, build::tcp_packet({.src = c.src, .dst = c.next, .tos = 0xb8}, syn));
+  }
+}
+
 }  // namespace pspdr
