@@ -238,10 +238,11 @@ TEST(Builder, RetargetedSynEqualsOneBuiltForItsProbe) {
     const char *src, *dst, *next;
     std::vector<uint8_t> next_bytes;
   };
-  const Case cases[] = {
-      {"10.201.0.2", "10.1.0.7", "10.1.200.9", {10, 1, 200, 9}},
-      {"fd20:1::2", "fd30::7", "fd30::1:9",
-       {0xfd, 0x30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 9}}};
+  const Case cases[] = {{"10.201.0.2", "10.1.0.7", "10.1.200.9", {10, 1, 200, 9}},
+                        {"fd20:1::2",
+                         "fd30::7",
+                         "fd30::1:9",
+                         {0xfd, 0x30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 9}}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.next);
     build::Tcp syn{.sport = 0,
