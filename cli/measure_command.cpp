@@ -233,8 +233,9 @@ std::optional<int> parse(int argc, char** argv, SpiderSettings& s, MeasureOption
   cl.add_seconds("--cooldown", s.cooldown,
                  "seconds to wait for the last packets after the last connection or probe "
                  "(ZMap's cooldown). (Default: 2 with tcpsyn, where answers to forged SYNs "
-                 "may come late; 0.5 otherwise: each connection has had its --timeout, only "
-                 "the packets after its close are still on their way)",
+                 "may come late; otherwise as long as the slowest connection took, from 0.05 "
+                 "to 0.5: only the packets after each close, about a round trip, are still "
+                 "on their way)",
                  600);
   cl.add_count("--generators", s.generators, 1, kMaxGenerators,
                "generator processes making the connections. (Default: 2)");

@@ -29,6 +29,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int kMaxSleepMs = 100;
+constexpr double kMinCooldown = 0.05;  // seconds
 
 // One job's measurement.
 struct JobState {
@@ -84,6 +85,7 @@ class Spider {
         cooldown_(s.cooldown >= 0                                   ? s.cooldown
                   : s.plugin_options.connect == ConnectMode::tcpsyn ? 2
                                                                     : 0.5),
+        cooldown_by_connections_(s.cooldown < 0 && s.plugin_options.connect != ConnectMode::tcpsyn),
         generators_(std::move(parts.generators)),
         configurator_(generators_->shared()),
         opt_out_(s.opt_out),
@@ -141,6 +143,11 @@ class Spider {
   size_t packets_;  // what one connection costs of --rate: its probes in tcpsyn, else 1
   RateLimiter rate_;
   double cooldown_;  // seconds
+  // By default connections cool down for as long as the slowest successful one took
+  // (at least kMinCooldown, at most cooldown_): its close's packets take about one round
+  // trip, and every connection took two or more.
+  bool cooldown_by_connections_;
+  double slowest_connection_ = 0;  // seconds
   std::unique_ptr<Generators> generators_;
   Configurator configurator_;
   uint64_t cleanup_ = 0;
@@ -357,7 +364,10 @@ void Spider::fail_generator(size_t g) {
 void Spider::on_result(const InFlight& f, const ConnectionResult& r) {
   JobState* job = f.job;
   job->outcomes[f.config].connection = r;
-  if (r.state != SpdrState::ok) ++result_.failed;
+  if (r.state != SpdrState::ok)
+    ++result_.failed;
+  else  // a failed one (timed out, refused) has no packets after its end
+    slowest_connection_ = std::max(slowest_connection_, r.finished - r.started);
   if (r.sport) {
     uint8_t proto = s_.plugin_options.connect == ConnectMode::dnsudp ? 17 : 6;
     job->keys[f.config] = merge_key(job->job.family, job->job.addr, r.sport, job->dport, proto);
@@ -466,19 +476,23 @@ SpiderResult Spider::run() {
     start_connections();
     send_queued();
     progress(false);
+    int sleep_ms = idle_ms();
     if ((input_done_ || stopping()) && connecting_ == 0) {
       // Every connection is done. Their last packets (FINs, late answers) come within a
       // moment; then stopping the observer writes every flow it still holds.
       bool waiting = !active_.empty();  // a job still active waits for flows
-      if (!waiting || stopping() ||
-          Clock::now() - last_done_ > std::chrono::duration<double>(cooldown_))
-        break;
+      double cooldown = cooldown_by_connections_
+                            ? std::clamp(slowest_connection_, kMinCooldown, cooldown_)
+                            : cooldown_;
+      double left = cooldown - std::chrono::duration<double>(Clock::now() - last_done_).count();
+      if (!waiting || stopping() || left < 0) break;
+      sleep_ms = std::min(sleep_ms, int(left * 1000) + 1);
     }
     if (Clock::now() >= next_forget) {
       merger_.forget(realtime_seconds() - 120);  // nobody's: traffic other than ours
       next_forget = Clock::now() + std::chrono::seconds(10);
     }
-    sleep_until_woken(generators_->shared().spider_wakeup, idle_ms());
+    sleep_until_woken(generators_->shared().spider_wakeup, sleep_ms);
   }
   // The last flows come as the observer stops.
   observer_->finish([&](const Flow& flow) { on_flow(flow); });
