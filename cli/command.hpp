@@ -17,5 +17,6 @@ int filter_command(int argc, char** argv);
 int dissect_command(int argc, char** argv);
 int trace_command(int argc, char** argv);
 int metadata_command(int argc, char** argv);
+int locate_command(int argc, char** argv);
 
 }  // namespace pspdr

@@ -78,7 +78,7 @@ int dissect_command(int argc, char** argv) {
   Frame frame;
   while (printed < s.limit && trace->next(frame)) {
     ++frames;
-    progress.update(frames);
+    progress.update(frames, trace->offset());
     if (frames == 1 && !filter.check(frame.link, error)) {
       std::fprintf(stderr, "%s: --filter '%s' does not apply to %s frames: %s\n", kProg,
                    s.filter.c_str(), std::string(link_type_name(frame.link)).c_str(),

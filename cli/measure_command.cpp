@@ -20,6 +20,7 @@
 #include "cli/command_line.hpp"
 #include "cli/job_input.hpp"
 #include "cli/options.hpp"
+#include "cli/plugin_args.hpp"
 #include "measure/plugin.hpp"
 #include "measure/resolver.hpp"
 #include "measure/spider.hpp"
@@ -57,52 +58,6 @@ std::string epilog() {
   return text +
          "\nRun 'pspdr measure PLUGIN --help' for a plugin's options and connection modes.\n\n"
          "Spider safely!";
-}
-
-std::string_view model_name(SpiderModel m) {
-  switch (m) {
-    case SpiderModel::synchronized:
-      return "synchronized";
-    case SpiderModel::desynchronized:
-      return "desynchronized";
-    case SpiderModel::single:
-      return "single";
-    case SpiderModel::forge:
-      return "forge";
-    case SpiderModel::resolver:
-      return "resolver";
-  }
-  return "";
-}
-
-// PLUGIN's own options, after its name: --connect, --timeout and, for dscp, --codepoint.
-std::optional<int> parse_plugin_args(const std::vector<std::string>& args, SpiderSettings& s) {
-  const Plugin& p = *s.plugin;
-  std::string chains;
-  for (std::string_view c : p.chains.names()) chains += " " + std::string(c);
-  CommandLine cl(
-      std::string(kProg) + " " + std::string(p.name), std::string(p.description) + ".\n",
-      "Observer chains:" + chains + "\nSpider model: " + std::string(model_name(p.model)) + "\n");
-  std::vector<std::pair<std::string, ConnectMode>> modes;
-  std::string mode_list;
-  for (ConnectMode m : p.modes) {
-    modes.emplace_back(mode_name(m), m);
-    mode_list += (mode_list.empty() ? "" : ", ") + std::string(mode_name(m));
-  }
-  s.plugin_options.connect = p.modes.front();
-  cl.add_choice("--connect", s.plugin_options.connect, modes,
-                "how the connections are made: " + mode_list +
-                    ". (Default: " + std::string(mode_name(p.modes.front())) + ")",
-                "MODE");
-  cl.add_seconds("--timeout", s.timeout,
-                 "seconds a connection may take, as PATHspider's (ecn --timeout 10)", 3600);
-  if (p.takes_codepoints) {
-    s.plugin_options.codepoints = {48};
-    cl.add_counts("--codepoint", s.plugin_options.codepoints, 0, 63,
-                  "DSCP codepoints (0-63) for the experimental connections, one configuration "
-                  "each. (Default: 48)");
-  }
-  return cl.parse_args(args);
 }
 
 uint64_t count_lines(const std::string& path) {
@@ -272,6 +227,18 @@ std::optional<int> parse(int argc, char** argv, SpiderSettings& s, MeasureOption
         return true;
       },
       "an AS number, 0 to 4294967295");
+  cl.add_flag("--locate", s.locate,
+              "trace the jobs whose conditions show an impairment or a change hop by hop, "
+              "tracebox-style (A's and B's probes with TTL 1, 2, ... at --rate), and add the "
+              "located hop to their conditions and a \"locate\" field (docs/locate.md)");
+  cl.add_count("--locate-max-hops", s.trace.max_hops, 1, 255,
+               "--locate: the last TTL sent. (Default: 30)", "N");
+  cl.add_seconds("--locate-wait", s.trace.wait,
+                 "--locate: seconds to wait for each TTL's answer. (Default: 1)", 60);
+  cl.add_count("--locate-gap", s.trace.gap, 1, 255,
+               "--locate: TTLs in a row without an answer that end a trace. (Default: 3)", "N");
+  cl.add_count("--locate-attempts", s.trace.attempts, 1, 10,
+               "--locate: probes per TTL before it counts as silent. (Default: 2)", "N");
   cl.add_flag("-q,--quiet", m.quiet, "no progress line and no summary on standard error");
   cl.stop_at_argument("PLUGIN ...");
   try {
@@ -294,7 +261,8 @@ std::optional<int> parse(int argc, char** argv, SpiderSettings& s, MeasureOption
   if (cl.rest().empty()) return cl.usage_error("no PLUGIN given (--help lists them all)");
   s.plugin = find_plugin(cl.rest().front());
   if (!s.plugin) return cl.usage_error(unknown_plugin(cl.rest().front()));
-  return parse_plugin_args({cl.rest().begin() + 1, cl.rest().end()}, s);
+  return parse_plugin_args(kProg, {cl.rest().begin() + 1, cl.rest().end()}, *s.plugin,
+                           s.plugin_options, s.timeout);
 }
 
 }  // namespace
@@ -353,12 +321,12 @@ int measure_command(int argc, char** argv) {
   if (!m.quiet)
     std::fprintf(stderr,
                  "%s: %llu jobs (%llu rejected, %llu opted out, %llu resumed), %llu "
-                 "connections failed, %llu not observed, %llu generator restarts, %.1f s (%.1f "
-                 "jobs/s)%s\n",
+                 "connections failed, %llu not observed, %llu generator restarts, %llu traced, "
+                 "%.1f s (%.1f jobs/s)%s\n",
                  kProg, (unsigned long long)r.jobs, (unsigned long long)r.rejected,
                  (unsigned long long)r.skipped, (unsigned long long)r.resumed,
                  (unsigned long long)r.failed, (unsigned long long)r.unobserved,
-                 (unsigned long long)r.generator_restarts, r.seconds,
+                 (unsigned long long)r.generator_restarts, (unsigned long long)r.traced, r.seconds,
                  r.seconds > 0 ? double(r.jobs) / r.seconds : 0.0,
                  stop_requested.load() ? " (stopped by signal: input not read to the end)" : "");
   return output_ok ? exit_status::ok : exit_status::failure;

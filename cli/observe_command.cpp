@@ -25,10 +25,10 @@
 #include "cli/trace_input.hpp"
 #include "observer/af_packet_source.hpp"
 #include "observer/dpdk_source.hpp"
-#include "observer/live_pipeline.hpp"
 #include "observer/observer.hpp"
 #include "observer/pipeline.hpp"
 #include "observer/trace_file.hpp"
+#include "observer/trace_source.hpp"
 #include "observer/xdp_source.hpp"
 #include "shared/cleanup.hpp"
 #include "shared/privileges.hpp"
@@ -98,7 +98,7 @@ struct Settings {
   std::string source, output;
   ObserverOptions opts;
   PipelineOptions pipeline;
-  LiveOptions live;
+  unsigned workers = 1;  // traces
   uint32_t queues = 1;
   XdpOptions xdp;
   std::string eal;  // DPDK EAL arguments
@@ -156,37 +156,43 @@ std::unique_ptr<PacketSource> open_live(const Settings& s) {
   return std::make_unique<AfPacketSource>(s.source, o);
 }
 
+// Runs the pipeline on `source` and reports how it went; true if every record was written.
+bool observe(const Settings& s, const ChainSet& chains, PacketSource& source, FILE* out,
+             PipelineOptions pipeline, PipelineResult& r) {
+  NdjsonOutput records(chains, source.queues(), file_output(out));
+  r = run_pipeline(source, chains, s.opts, pipeline, records, stop_requested);
+  if (!r.output_ok && r.output_error)
+    std::fprintf(stderr, "%s: writing %s failed: %s; observing stopped\n", g_prog,
+                 s.output.empty() || s.output == "-" ? "standard output" : s.output.c_str(),
+                 std::strerror(r.output_error));
+  return options::close_output(g_prog, out, true, s.output) && r.output_ok;
+}
+
 int observe_trace(const Settings& s, const ChainSet& chains) {
   std::unique_ptr<TraceFile> trace = trace_input::open(g_prog, s.source);
   if (!trace) return exit_status::failure;
   FILE* out = options::open_output(g_prog, s.output);
   if (!out) return exit_status::failure;
 
-  auto start = std::chrono::steady_clock::now();
+  TraceSource source(*trace, s.workers);
   trace_input::Progress progress(g_prog, *trace, !s.quiet && isatty(STDERR_FILENO));
-  ProgressFn report = [&](uint64_t packets, uint64_t) { progress.update(packets); };
-  PipelineResult result = run_pipeline(*trace, chains, s.opts, s.pipeline, out, report);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  progress.finish(result.stats.packets);
-
-  bool written = options::close_output(g_prog, out, result.output_ok, s.output);
+  PipelineOptions pipeline = s.pipeline;
+  pipeline.report_problems = false;  // a trace has none but its damage, said below
+  pipeline.progress = [&](uint64_t packets) { progress.update(packets, source.offset()); };
+  PipelineResult r;
+  bool written = observe(s, chains, source, out, pipeline, r);
+  progress.finish(r.stats.packets);
   trace_input::report_problems(g_prog, *trace, "observed");
-  if (!s.quiet) print_stats(result.stats, secs, result.memory_kib);
+  if (!s.quiet) print_stats(r.stats, r.seconds, r.memory_kib);
   return written ? exit_status::ok : exit_status::failure;
 }
 
 int observe_live(const Settings& s, const ChainSet& chains, PacketSource& source, FILE* out) {
   if (!s.quiet) std::fprintf(stderr, "%s: capturing on %s\n", g_prog, source.describe().c_str());
-
-  LiveOptions live = s.live;
-  live.stats_each_second = !s.quiet && (s.stats || isatty(STDERR_FILENO));
-  NdjsonOutput records(chains, source.queues(), file_output(out));
-  LiveResult r = run_live(source, chains, s.opts, live, records, stop_requested);
-  if (!r.output_ok)
-    std::fprintf(stderr, "%s: writing %s failed: %s; capture stopped\n", g_prog,
-                 s.output.empty() || s.output == "-" ? "standard output" : s.output.c_str(),
-                 std::strerror(r.output_error));
-  bool written = options::close_output(g_prog, out, true, s.output) && r.output_ok;
+  PipelineOptions pipeline = s.pipeline;
+  pipeline.stats_each_second = !s.quiet && (s.stats || isatty(STDERR_FILENO));
+  PipelineResult r;
+  bool written = observe(s, chains, source, out, pipeline, r);
   if (!s.quiet) {
     uint64_t dropped = 0;
     for (const QueueCounters& q : r.queues) dropped += q.dropped;
@@ -262,7 +268,7 @@ std::optional<int> parse(int argc, char** argv, Settings& s) {
   cl.add_count("--max-flows", s.opts.max_flows, 1, 1ul << 31,
                "hold at most N flows per worker; at the limit the flow idle longest is emitted "
                "early (and counted). Default: no limit");
-  cl.add_count("--workers", s.pipeline.workers, 1, 256,
+  cl.add_count("--workers", s.workers, 1, 256,
                "traces: observer cores (default 1); flows are spread by a symmetric hash, "
                "records are the same whatever N");
   cl.add_count("--queues", s.queues, 1, 256,
@@ -279,7 +285,7 @@ std::optional<int> parse(int argc, char** argv, Settings& s) {
                "ring (default 32768) or the AF_XDP UMEM (default 16384), what holds a burst the "
                "workers have not yet read; when full, packets are dropped and counted",
                "KiB");
-  cl.add_seconds("--duration", s.live.duration,
+  cl.add_seconds("--duration", s.pipeline.duration,
                  "live sources: stop after S seconds (default: at SIGINT/SIGTERM)");
   cl.add_flag("--stats", s.stats,
               "live sources: the statistics line every second even when standard error is no "
@@ -293,7 +299,6 @@ std::optional<int> parse(int argc, char** argv, Settings& s) {
     list_chains();
     return exit_status::ok;
   }
-  s.live.cores = s.pipeline.cores;
   return std::nullopt;
 }
 

@@ -22,6 +22,8 @@ constexpr Command kCommands[] = {
     {"dissect", "Print every header field of every packet of a trace (JSON, one per line)",
      pspdr::dissect_command},
     {"filter", "Pre-process a target list (jobs in, deduplicated jobs out)", pspdr::filter_command},
+    {"locate", "Find the hop that changes or drops a plugin's probe (tracebox-style)",
+     pspdr::locate_command},
     {"measure", "Perform a PATHspider measurement (A/B connections, observed, combined)",
      pspdr::measure_command},
     {"metadata", "Create PTOv3 metadata files from results (FILE.meta.json)",

@@ -104,7 +104,7 @@ int trace_command(int argc, char** argv) {
   Packet packet;
   while (files.error().empty() && trace->next(frame)) {
     ++frames;
-    progress.update(frames);
+    progress.update(frames, trace->offset());
     dissect(frame, packet);
     traced += tracer.add(frames, frame, packet);
   }

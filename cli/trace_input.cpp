@@ -37,12 +37,12 @@ int64_t Progress::seconds() {
   return ts.tv_sec;
 }
 
-void Progress::print(uint64_t packets, bool last) {
+void Progress::print(uint64_t packets, uint64_t offset, bool last) {
   next_ = seconds() + 1;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::fprintf(stderr, "\r%s: %llu packets, %.0f%% of %s, %.2f M packets/s   %s", program_,
                (unsigned long long)packets,
-               trace_.size() ? 100.0 * double(trace_.offset()) / double(trace_.size()) : 100.0,
+               trace_.size() ? 100.0 * double(offset) / double(trace_.size()) : 100.0,
                trace_.path().c_str(), secs > 0 ? double(packets) / secs / 1e6 : 0.0,
                last ? "\n" : "");
 }

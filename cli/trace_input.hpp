@@ -24,16 +24,18 @@ void report_problems(const char* program, const TraceFile& trace, const char* do
 class Progress {
  public:
   Progress(const char* program, const TraceFile& trace, bool enabled);
-  void update(uint64_t packets) {
-    if (enabled_ && seconds() >= next_) print(packets, false);
+  // `offset`: how far into the file the reader is (TraceFile::offset, or the reading
+  // thread's TraceSource::offset while it runs).
+  void update(uint64_t packets, uint64_t offset) {
+    if (enabled_ && seconds() >= next_) print(packets, offset, false);
   }
   void finish(uint64_t packets) {
-    if (enabled_) print(packets, true);
+    if (enabled_) print(packets, trace_.offset(), true);
   }
 
  private:
   static int64_t seconds();  // CLOCK_MONOTONIC_COARSE, whole seconds
-  void print(uint64_t packets, bool last);
+  void print(uint64_t packets, uint64_t offset, bool last);
 
   const char* program_;
   const TraceFile& trace_;

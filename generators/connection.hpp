@@ -47,6 +47,8 @@ struct ConnectionRequest {
   uint16_t mss = 0;                // forge: the SYN's MSS option (0: none)
   uint8_t probes = 1;              // forge: copies of the packet sent (--probes)
   uint16_t sport = 0;              // forge: source port to use (0: the generator picks)
+  uint8_t ttl = 0;                 // forge: IPv4 TTL / IPv6 hop limit (0: 64); a SYN's
+                                   // sequence number grows by it (--locate's hops)
   uint32_t timeout_ms = 5000;
   char domain[254] = {};  // NUL-terminated: Host and SNI, DNS question name
 };

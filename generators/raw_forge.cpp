@@ -119,11 +119,13 @@ bool RawForge::build(const ConnectionRequest& req, ConnectionResult& r, Slot& sl
   slot.socket = req.family == 4 ? raw4_ : raw6_;
   r.sport = req.sport ? req.sport : next_port_;
   if (!req.sport) next_port_ = uint16_t(next_port_ >= 65535 ? 1024 : next_port_ + 1);
-  build::Ip ip{.tos = req.tos, .evil = req.evil && req.family == 4};
+  build::Ip ip{
+      .tos = req.tos, .ttl = uint8_t(req.ttl ? req.ttl : 64), .evil = req.evil && req.family == 4};
   build::Buffer packet;
   if (req.mode == ConnectMode::tcpsyn) {
     SynShape shape{.family = req.family,
                    .tos = req.tos,
+                   .ttl = ip.ttl,
                    .evil = ip.evil,
                    .ecn_setup = req.ecn_setup,
                    .tfo = req.tfo,
@@ -135,7 +137,7 @@ bool RawForge::build(const ConnectionRequest& req, ConnectionResult& r, Slot& sl
       syn_template_ = build::tcp_packet(ip, syn(req, 0, 0));
       shape_ = shape;
     }
-    r.syn_seq = syn_seq(from, slot.to, r.sport, req.dport);
+    r.syn_seq = syn_seq(from, slot.to, r.sport, req.dport) + req.ttl;
     std::ranges::copy(syn_template_, slot.bytes);
     slot.size = syn_template_.size();
     build::retarget({slot.bytes, slot.size}, address_bytes(slot.to), r.sport, r.syn_seq);

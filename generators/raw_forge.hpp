@@ -37,7 +37,7 @@ class RawForge {
  private:
   // What makes two SYNs differ other than their destination, port and sequence number.
   struct SynShape {
-    uint8_t family = 0, tos = 0;
+    uint8_t family = 0, tos = 0, ttl = 0;
     bool evil = false, ecn_setup = false, tfo = false;
     uint16_t mss = 0;
     uint8_t source[16] = {};

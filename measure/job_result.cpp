@@ -11,8 +11,9 @@
 namespace pspdr {
 namespace {
 
-constexpr std::string_view kFields[] = {"sip",  "path",         "sip_public",   "sip_asn",
-                                        "time", "flow_results", "missed_flows", "conditions"};
+constexpr std::string_view kFields[] = {"sip",          "path",       "sip_public",
+                                        "sip_asn",      "time",       "flow_results",
+                                        "missed_flows", "conditions", "locate"};
 
 // A job's id as 2.0.1 makes it: a time-based UUID (uuid1) in 32 hex digits.
 std::string job_id() {
@@ -57,7 +58,9 @@ void write_flow_result(JsonWriter& w, const Job& job, const Outcome& o, size_t c
 const std::span<const std::string_view> kJobResultFields = kFields;
 
 void write_job_result(JsonWriter& w, const Job& job, std::span<const Outcome> outcomes,
-                      const JobResultSettings& s) {
+                      std::span<const std::string> conditions, const JobResultSettings& s,
+                      std::span<const TracedConfiguration> traces,
+                      std::span<const Located> located) {
   s.vantage->write(w, job);
   size_t missed = 0;
   double from = outcomes[0].connection.started, to = outcomes[0].connection.finished;
@@ -78,15 +81,22 @@ void write_job_result(JsonWriter& w, const Job& job, std::span<const Outcome> ou
   w.end_object();
   if (s.output_flows) w.field("missed_flows", missed);
   w.key("conditions").begin_array();
-  for (const std::string& c : s.plugin->combine(outcomes, *s.plugin_options)) {
+  for (const std::string& c : conditions) {
     w.element();
     w.string_value(c);
+  }
+  for (const Located& l : located) {
+    w.element();
+    w.string_value(l.condition);
   }
   if (missed) {
     w.element();
     w.string_value("pathspider.missed_flows:" + std::to_string(missed));
   }
   w.end_array();
+  if (traces.empty()) return;
+  w.key("locate");
+  write_locate(w, traces, located);
 }
 
 }  // namespace pspdr

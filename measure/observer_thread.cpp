@@ -12,8 +12,8 @@ ObserverThread::ObserverThread(std::unique_ptr<PacketSource> source, const Chain
     sinks_.back()->wake_on_hand_over(wakeup);
   }
   thread_ = std::thread([this, chains, opts] {
-    run_live(*source_, chains, opts, LiveOptions{.report_problems = false},  // the spider's to say
-             *this, stop_);
+    // Problems with the source are the spider's to say.
+    run_pipeline(*source_, chains, opts, PipelineOptions{.report_problems = false}, *this, stop_);
     stopped_.store(true);
     wake(wakeup_);
   });

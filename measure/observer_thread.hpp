@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "chains/chain_set.hpp"
-#include "observer/live_pipeline.hpp"
 #include "observer/packet_source.hpp"
+#include "observer/pipeline.hpp"
 #include "shared/wakeup.hpp"
 
 namespace pspdr {
 
-class ObserverThread final : public LiveOutput {
+class ObserverThread final : public PipelineOutput {
  public:
   // Starts capturing on `source` (taken over); `wakeup` is woken whenever flows are
   // handed over.

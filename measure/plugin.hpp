@@ -26,7 +26,7 @@ namespace pspdr {
 // Raised whenever this header, a chain's State or a connection's request or result
 // changes in a way a built plugin would notice: a plugin built against another value is
 // refused. The layout sizes are checked too (PluginEntry), as a second line.
-constexpr uint32_t kPluginApiVersion = 3;
+constexpr uint32_t kPluginApiVersion = 4;
 
 // PATHspider's spider models.
 enum class SpiderModel {
@@ -88,7 +88,15 @@ struct Plugin {
   bool takes_codepoints = false;   // accepts --codepoint
   std::vector<Configuration> (*configurations)(const PluginOptions& opts);
   std::vector<std::string> (*combine)(std::span<const Outcome> outcomes, const PluginOptions& opts);
+  // --locate (locate/): null for a plugin whose configurations look alike on the path
+  // (h2's differ above TCP), whose jobs are never traced. Otherwise called on each
+  // configuration's forged probe after its apply(), for what the probe needs beyond it
+  // (ecn: ECT(0) on B's SYN, so that a path clearing or setting the mark shows).
+  void (*locate)(ConnectionRequest& probe, size_t config) = nullptr;
 };
+
+// Plugin::locate for a plugin whose configurations' probes need nothing more.
+inline void locate_as_configured(ConnectionRequest&, size_t) {}
 
 // What a plugin's shared object exports (PSPDR_PLUGIN): the API it was built for, the
 // sizes of what crosses between it and pspdr, and the plugin.

@@ -7,9 +7,12 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 
 #include "generators/configurator.hpp"
+#include "locate/location.hpp"
+#include "locate/probes.hpp"
 #include "measure/job_result.hpp"
 #include "measure/merger.hpp"
 #include "measure/observer_thread.hpp"
@@ -38,9 +41,16 @@ struct JobState {
   std::vector<MergeKey> keys;     // each connection's flow key, once it has a result
   uint16_t dport = 0;             // where its connections go
   size_t observed = 0;
-  double flow_deadline = 0;  // realtime; set when every connection has its result
-  uint64_t number = 0;       // in admission order: its key in the active jobs
+  double flow_deadline = 0;                 // realtime; set when every connection has its result
+  uint64_t number = 0;                      // in admission order: its key in the active jobs
+  std::vector<std::string> conditions;      // the plugin's, once its flows are in
+  std::vector<TracedConfiguration> traces;  // --locate: one per configuration traced
+  size_t tracing = 0;                       // traces not yet done
+  bool combined = false;                    // its conditions are made: not again
 };
+
+// --locate's trace ids: the job's number and the trace's place among the job's.
+constexpr unsigned kTraceBits = 8;
 
 // The job's port; where it names none, the mode's (PATHspider's 80 for http, 443 for
 // https; DNS's 53, where PATHspider fails the job; 80 otherwise).
@@ -107,6 +117,9 @@ class Spider {
     flow_wait_ = opts.idle_timeout + opts.expiry_timeout + 3;
     observer_ = std::make_unique<ObserverThread>(std::move(parts.source), s.plugin->chains, opts,
                                                  generators_->shared().spider_wakeup);
+    if (s.locate)
+      tracer_ = std::make_unique<Tracer>(
+          std::make_unique<AfPacketSource>(s.interface, AfPacketOptions{}), s.trace);
   }
   ~Spider() { run_cleanup(cleanup_); }
 
@@ -125,6 +138,10 @@ class Spider {
   void attach(JobState* job, size_t config, Flow flow);
   void finish_due_jobs(bool observer_done);
   void finish(JobState* job);
+  void trace(JobState* job);
+  void on_trace(uint64_t id, Trace&& trace);
+  void poll_tracer();
+  void write(JobState* job, std::span<const Located> located = {});
   void reject(const Job& job, const std::string& error);
   void fail_generator(size_t g);
   void progress(bool final);
@@ -154,6 +171,7 @@ class Spider {
   OptOut opt_out_;
   JobResultSettings result_settings_;
   std::unique_ptr<ObserverThread> observer_;
+  std::unique_ptr<Tracer> tracer_;  // --locate
   double flow_wait_ = 0;
   std::string interface_down_;  // why the capture interface is unusable; "" when it is up
   Clock::time_point next_interface_check_ = Clock::now();
@@ -278,28 +296,19 @@ void Spider::start(JobState* job, size_t config) {
 void Spider::send_queued() {
   auto now = Clock::now();
   if (queued_.empty()) {
-    rate_.idle(now);
+    if (!tracer_ || !tracer_->has_due()) rate_.idle(now);
     return;
   }
   ring_full_ = false;
   std::array<bool, kMaxGenerators> pushed{};  // generators to wake, once each
   while (!queued_.empty() && rate_.take(packets_, now)) {
     auto [job, config] = queued_.front();
-    ConnectionRequest req;
+    ConnectionRequest req = s_.vantage.request(job->job, job->dport);
     req.id = next_id_;
-    req.family = job->job.family;
-    std::memcpy(req.addr, job->job.addr, 16);
-    req.dport = job->dport;
-    if (const IpAddress* source = s_.vantage.source_for(req.family)) {
-      req.bind_source = true;
-      std::memcpy(req.source, source->bytes(), 16);
-    }
     req.mode = s_.plugin_options.connect;
     req.forge = forge_;
     req.probes = uint8_t(packets_);
-    req.mss = uint16_t(s_.vantage.mtu - (req.family == 4 ? 40 : 60));
     req.timeout_ms = uint32_t(s_.timeout * 1000);
-    std::snprintf(req.domain, sizeof req.domain, "%s", job->job.domain.c_str());
     if (configs_[config].apply)
       configs_[config].apply(req, s_.plugin_options, size_t(configs_[config].number));
     size_t g = next_generator_++ % generators_->size();
@@ -319,6 +328,8 @@ void Spider::send_queued() {
 // connection go, and never more than kMaxSleepMs (a signal, the interface check, the
 // progress line, jobs whose flows are due).
 int Spider::idle_ms() const {
+  // Answers to the tracer's probes wake nobody: look for them often.
+  if (tracer_ && !tracer_->idle()) return tracer_->has_due() ? 1 : 5;
   if (queued_.empty()) return kMaxSleepMs;
   if (ring_full_) return 1;
   return std::min(rate_.wait_ms(packets_, Clock::now()), kMaxSleepMs);
@@ -428,6 +439,8 @@ void Spider::finish_due_jobs(bool observer_done) {
 }
 
 void Spider::finish(JobState* job) {
+  if (job->combined) return;  // being traced: its deadline has passed since
+  job->combined = true;
   for (size_t c = 0; c < configs_.size(); ++c) {
     const ConnectionResult& r = job->outcomes[c].connection;
     log::debug("line %llu %s: config %zu spdr_state %d sp %u error %d %s",
@@ -438,9 +451,50 @@ void Spider::finish(JobState* job) {
     ++result_.unobserved;
     merger_.give_up(job->keys[c], Waiter{job, c});
   }
+  job->conditions = s_.plugin->combine(job->outcomes, s_.plugin_options);
+  if (tracer_ && !stopping() && worth_locating(job->conditions, s_.plugin_options.connect))
+    trace(job);
+  else
+    write(job);
+}
+
+// --locate: the job's probes go hop by hop; its line is written when every trace is done.
+void Spider::trace(JobState* job) {
+  auto probes =
+      locate_probes(*s_.plugin, s_.plugin_options, s_.vantage.request(job->job, job->dport));
+  if (probes.empty()) return write(job);
+  ++result_.traced;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    job->traces.push_back({probes[i].first, {}});
+    tracer_->add(job->number << kTraceBits | i, probes[i].second);
+  }
+  job->tracing = probes.size();
+}
+
+void Spider::on_trace(uint64_t id, Trace&& trace) {
+  auto it = active_.find(id >> kTraceBits);
+  if (it == active_.end()) return;
+  JobState* job = it->second.get();
+  job->traces[id & ((1u << kTraceBits) - 1)].trace = std::move(trace);
+  if (--job->tracing == 0) write(job, locate(s_.plugin->name, job->traces));
+}
+
+void Spider::poll_tracer() {
+  if (!tracer_) return;
+  auto done = [&](uint64_t id, Trace&& t) { on_trace(id, std::move(t)); };
+  if (stopping())
+    tracer_->finish_all(done);
+  else
+    tracer_->poll(rate_, done);
+}
+
+void Spider::write(JobState* job, std::span<const Located> located) {
   results_.write(
       job->job,
-      [&](JsonWriter& w) { write_job_result(w, job->job, job->outcomes, result_settings_); },
+      [&](JsonWriter& w) {
+        write_job_result(w, job->job, job->outcomes, job->conditions, result_settings_, job->traces,
+                         located);
+      },
       kJobResultFields);
   active_.erase(job->number);  // the job is gone
 }
@@ -475,17 +529,19 @@ SpiderResult Spider::run() {
     admit();
     start_connections();
     send_queued();
+    poll_tracer();
     progress(false);
     int sleep_ms = idle_ms();
     if ((input_done_ || stopping()) && connecting_ == 0) {
       // Every connection is done. Their last packets (FINs, late answers) come within a
       // moment; then stopping the observer writes every flow it still holds.
-      bool waiting = !active_.empty();  // a job still active waits for flows
+      bool waiting = !active_.empty();  // a job still active waits for flows or traces
       double cooldown = cooldown_by_connections_
                             ? std::clamp(slowest_connection_, kMinCooldown, cooldown_)
                             : cooldown_;
       double left = cooldown - std::chrono::duration<double>(Clock::now() - last_done_).count();
-      if (!waiting || stopping() || left < 0) break;
+      bool tracing = tracer_ && !tracer_->idle();
+      if (!waiting || stopping() || (left < 0 && !tracing)) break;
       sleep_ms = std::min(sleep_ms, int(left * 1000) + 1);
     }
     if (Clock::now() >= next_forget) {
@@ -497,6 +553,11 @@ SpiderResult Spider::run() {
   // The last flows come as the observer stops.
   observer_->finish([&](const Flow& flow) { on_flow(flow); });
   finish_due_jobs(true);
+  // Jobs written just now may need tracing too.
+  while (tracer_ && !tracer_->idle()) {
+    poll_tracer();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   progress(true);
   result_.jobs = results_.lines();
   result_.output_ok = results_.ok();

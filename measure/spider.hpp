@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "locate/tracer.hpp"
 #include "measure/generator_pool.hpp"
 #include "measure/job_reader.hpp"
 #include "measure/plugin.hpp"
@@ -39,6 +40,10 @@ struct SpiderSettings {
   bool progress = false;             // a progress line on stderr every second
   uint64_t total_jobs = 0;           // for the progress line's ETA (0: unknown)
   std::vector<std::string> opt_out;  // addresses or prefixes never contacted ("a/len")
+  // --locate: jobs whose conditions show an impairment or a change are traced hop by hop
+  // (locate/) before their line is written.
+  bool locate = false;
+  TracerOptions trace;
   FinishedJobs* finished = nullptr;  // --resume: jobs an earlier run wrote, not measured again
 };
 
@@ -50,6 +55,7 @@ struct SpiderResult {
   uint64_t failed = 0;      // connections that did not complete (timeout, failure)
   uint64_t unobserved = 0;  // connections whose flow the observer never recorded
   uint64_t generator_restarts = 0;
+  uint64_t traced = 0;  // jobs --locate traced
   double seconds = 0;
   bool output_ok = true;
 };

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -65,6 +66,20 @@ void VantagePoint::write(JsonWriter& w, const Job& job) const {
   w.end_array();
   w.field("sip_public", pub_s);
   if (asn) w.field("sip_asn", *asn);
+}
+
+ConnectionRequest VantagePoint::request(const Job& job, uint16_t dport) const {
+  ConnectionRequest req;
+  req.family = job.family;
+  std::memcpy(req.addr, job.addr, 16);
+  req.dport = dport;
+  if (const IpAddress* from = source_for(req.family)) {
+    req.bind_source = true;
+    std::memcpy(req.source, from->bytes(), 16);
+  }
+  req.mss = uint16_t(mtu - (req.family == 4 ? 40 : 60));
+  std::snprintf(req.domain, sizeof req.domain, "%s", job.domain.c_str());
+  return req;
 }
 
 }  // namespace pspdr

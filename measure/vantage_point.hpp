@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "generators/connection.hpp"
 #include "measure/job_reader.hpp"
 #include "shared/address.hpp"
 #include "shared/json_writer.hpp"
@@ -31,6 +32,10 @@ struct VantagePoint {
   // Sets an address given as text (--public-address) in its family's place; false if
   // it is none.
   bool set_public(std::string_view text);
+
+  // A connection request to `job`'s target at `dport`, leaving from this vantage point's
+  // source of its family, a forged SYN offering the MSS the interface allows.
+  ConnectionRequest request(const Job& job, uint16_t dport) const;
 
   // sip, path, sip_public and sip_asn for `job`, in 2.0.1's order; nothing when no source
   // of the job's family is known.

@@ -1,6 +1,8 @@
 #include "observer/flow_table.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <new>
 
 namespace pspdr {
 
@@ -8,9 +10,6 @@ FlowTable::FlowTable(uint32_t initial_capacity) {
   size_t n = std::bit_ceil(std::max<size_t>(initial_capacity * 2, 64));
   slots_.assign(n, Slot{});
   mask_ = n - 1;
-  pool_.reserve(initial_capacity);
-  hashes_.reserve(initial_capacity);
-  in_use_.reserve(initial_capacity);
 }
 
 FlowTable::Match FlowTable::find(const FlowKey& k, uint64_t hash) const {
@@ -19,7 +18,7 @@ FlowTable::Match FlowTable::find(const FlowKey& k, uint64_t hash) const {
     const Slot& s = slots_[i];
     if (s.id1 == 0) return {};
     if (s.tag != tag) continue;
-    const FlowKey& fk = pool_[s.id1 - 1].key;
+    const FlowKey& fk = (*this)[s.id1 - 1].key;
     // PATHspider: rev = (fid == reverse id), true for a key that is its own reverse.
     if (fk == k) return {s.id1 - 1, k.is_own_reverse()};
     if (fk.is_reverse_of(k)) return {s.id1 - 1, true};
@@ -38,28 +37,28 @@ uint32_t FlowTable::insert(const FlowKey& k, uint64_t hash) {
   if (!free_.empty()) {
     id = free_.back();
     free_.pop_back();
-    pool_[id] = Flow{};
-    hashes_[id] = hash;
-    in_use_[id] = 1;
   } else {
-    id = uint32_t(pool_.size());
-    pool_.emplace_back();
-    hashes_.push_back(hash);
-    in_use_.push_back(1);
+    id = ids_++;
+    if (id >> kChunkBits == chunks_.size())  // raw memory: flows are built as ids go out
+      chunks_.emplace_back(HugePageAllocator<Chunk>().allocate(1));
   }
-  pool_[id].key = k;
+  Chunk& c = chunk_of(id);
+  new (&c.flows[id & kChunkMask]) Flow{};
+  c.hashes[id & kChunkMask] = hash;
+  c.in_use[id & kChunkMask] = 1;
+  (*this)[id].key = k;
   place(id, hash);
   ++live_;
   return id;
 }
 
 void FlowTable::erase(uint32_t id) {
-  uint64_t i = hashes_[id] & mask_;
+  uint64_t i = hash_of(id) & mask_;
   while (slots_[i].id1 != id + 1) i = (i + 1) & mask_;
   // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
   for (uint64_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
     if (slots_[j].id1 == 0) break;
-    uint64_t home = hashes_[slots_[j].id1 - 1] & mask_;
+    uint64_t home = hash_of(slots_[j].id1 - 1) & mask_;
     bool movable = ((j - home) & mask_) >= ((j - i) & mask_);
     if (movable) {
       slots_[i] = slots_[j];
@@ -67,16 +66,22 @@ void FlowTable::erase(uint32_t id) {
     }
   }
   slots_[i] = Slot{};
-  in_use_[id] = 0;
+  chunk_of(id).in_use[id & kChunkMask] = 0;
   free_.push_back(id);
   --live_;
+}
+
+void FlowTable::clear() {
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+  free_.clear();
+  ids_ = 0;
+  live_ = 0;
 }
 
 void FlowTable::grow() {
   slots_.assign(slots_.size() * 2, Slot{});
   mask_ = slots_.size() - 1;
-  for (uint32_t id = 0; id < pool_.size(); ++id)
-    if (in_use_[id]) place(id, hashes_[id]);
+  for_each([&](uint32_t id) { place(id, hash_of(id)); });
 }
 
 }  // namespace pspdr

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "chains/registry.hpp"
@@ -41,23 +43,27 @@ class FlowTable {
   // Adds a flow for `k` (which must not be present) and returns its id.
   uint32_t insert(const FlowKey& k, uint64_t hash);
   void erase(uint32_t id);
+  // Erases every flow (their memory stays, for the flows to come).
+  void clear();
   // Cache hints for a coming find(): the hash's first slot, then the flow it holds.
   void prefetch_slot(uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
   void prefetch_flow(uint64_t hash) const {
     const Slot& s = slots_[hash & mask_];
     if (s.id1 == 0) return;
-    const char* f = reinterpret_cast<const char*>(&pool_[s.id1 - 1]);
+    const char* f = reinterpret_cast<const char*>(&(*this)[s.id1 - 1]);
     for (size_t at = 0; at < kPrefetchBytes; at += 64) __builtin_prefetch(f + at);
   }
 
-  Flow& operator[](uint32_t id) { return pool_[id]; }
-  const Flow& operator[](uint32_t id) const { return pool_[id]; }
+  Flow& operator[](uint32_t id) { return chunks_[id >> kChunkBits]->flows[id & kChunkMask]; }
+  const Flow& operator[](uint32_t id) const {
+    return chunks_[id >> kChunkBits]->flows[id & kChunkMask];
+  }
   size_t size() const { return live_; }
   // Calls fn(id) for every live flow.
   template <class Fn>
   void for_each(Fn&& fn) {
-    for (uint32_t id = 0; id < pool_.size(); ++id)
-      if (in_use_[id]) fn(id);
+    for (uint32_t id = 0; id < ids_; ++id)
+      if (chunk_of(id).in_use[id & kChunkMask]) fn(id);
   }
 
  private:
@@ -73,15 +79,30 @@ class FlowTable {
     uint32_t tag = 0;  // upper hash bits, to skip most key compares
     uint32_t id1 = 0;  // flow id + 1; 0: empty
   };
+  // Flows live in chunks that never move: the pool grows without copying what it holds
+  // or touching twice the memory, and a chunk's pages are touched only as flows fill it.
+  static constexpr uint32_t kChunkBits = 15;
+  static constexpr uint32_t kChunkMask = (1u << kChunkBits) - 1;
+  struct Chunk {
+    Flow flows[kChunkMask + 1];
+    uint64_t hashes[kChunkMask + 1];  // per flow, for erase and rehash
+    uint8_t in_use[kChunkMask + 1];
+  };
+  static_assert(std::is_trivially_destructible_v<Flow>);
+  struct ChunkDeleter {
+    void operator()(Chunk* c) const { HugePageAllocator<Chunk>().deallocate(c, 1); }
+  };
+  Chunk& chunk_of(uint32_t id) { return *chunks_[id >> kChunkBits]; }
+  const Chunk& chunk_of(uint32_t id) const { return *chunks_[id >> kChunkBits]; }
+  uint64_t& hash_of(uint32_t id) { return chunk_of(id).hashes[id & kChunkMask]; }
   void grow();
   void place(uint32_t id, uint64_t hash);
 
   template <class T>
   using Table = std::vector<T, HugePageAllocator<T>>;
   Table<Slot> slots_;
-  Table<uint64_t> hashes_;  // per flow, for erase and rehash
-  Table<Flow> pool_;
-  Table<uint8_t> in_use_;
+  std::vector<std::unique_ptr<Chunk, ChunkDeleter>> chunks_;
+  uint32_t ids_ = 0;  // ids handed out so far (live or free)
   std::vector<uint32_t> free_;
   uint64_t mask_ = 0;
   size_t live_ = 0;

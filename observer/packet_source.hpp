@@ -1,7 +1,7 @@
-// A live packet source: one or more receive queues, each polled by its own worker core
-// (the l3fwd model). Sources spread flows over queues symmetrically -- a symmetric RSS
-// key on NICs, the kernel's symmetric flow hash for AF_PACKET fanout -- so both
-// directions of a flow reach the same worker without any hand-off between cores.
+// A packet source: one or more receive queues, each polled by its own worker core (the
+// l3fwd model). Sources spread flows over queues symmetrically -- a symmetric RSS key on
+// NICs, the kernel's symmetric flow hash for AF_PACKET fanout, the flow hash in software
+// for a trace -- so both directions of a flow reach the same worker.
 #pragma once
 
 #include <chrono>
@@ -51,6 +51,9 @@ class PacketSource {
   virtual void worker_stopped(uint32_t /*queue*/) {}
   // Finite sources (a replayed trace) say when they have nothing more; live ones never.
   virtual bool exhausted() const { return false; }
+  // Live frames carry wall-clock stamps, so the packet clock may follow the wall clock
+  // while nothing arrives; a trace's clock is only ever what its frames say.
+  virtual bool follows_wall_clock() const { return true; }
   virtual QueueCounters counters(uint32_t queue) const = 0;
   // The capabilities (CAP_*) the open source still needs, to be kept when the process
   // drops the rest (shared/privileges.hpp); nullopt: it cannot run without root.

@@ -17,10 +17,12 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <thread>
 
 #include "observer/xdp_redirect_bpf.h"
 #include "shared/cleanup.hpp"
@@ -193,6 +195,12 @@ XdpSource::XdpSource(const std::string& ifname, const XdpOptions& opts)
       if (err && q == 0 && zero_copy_ && opts.copy == XdpOptions::Copy::automatic) {
         zero_copy_ = false;
         err = open_queue(q, false);
+      }
+      // A socket closed a moment ago (the previous capture's) frees its queue later, in
+      // a kernel work item: busy for a while is not taken.
+      for (int tries = 0; err == -EBUSY && tries < 40; ++tries) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        err = open_queue(q, zero_copy_);
       }
       if (!err) continue;
       err = -err;

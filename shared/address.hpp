@@ -19,6 +19,9 @@ class IpAddress {
   }
   uint8_t version() const { return version_; }
   const uint8_t* bytes() const { return bytes_; }
+  bool operator==(const IpAddress& o) const {
+    return version_ == o.version_ && std::memcmp(bytes_, o.bytes_, sizeof bytes_) == 0;
+  }
 
   // Formats into `buf` (kMaxText bytes) and returns a view of it.
   std::string_view format(char* buf) const {

@@ -42,7 +42,7 @@ Anomaly dissect_transport(const IpView& ip, TcpView& tcp, UdpView& udp, IcmpView
   }
 }
 
-void dissect(const Frame& frame, Packet& p) {
+void dissect_headers(const Frame& frame, Packet& p) {
   p.frame = frame;
   p.ip = IpView{};
   p.tcp = TcpView{};
@@ -62,6 +62,10 @@ void dissect(const Frame& frame, Packet& p) {
   note(p.anomaly, dissect_ip(bytes.from(link.offset), version, p.ip));
   if (!p.ip) return;
   note(p.anomaly, dissect_transport(p.ip, p.tcp, p.udp, p.icmp));
+}
+
+void dissect(const Frame& frame, Packet& p) {
+  dissect_headers(frame, p);
   if (p.tcp && p.tcp.hdr_len() > 20) {
     summarize_tcp_options(p.tcp.options(), p.tcp_options);
     note(p.anomaly, p.tcp_options.problem);

@@ -21,6 +21,9 @@ struct Frame {
   uint32_t wirelen = 0;
   double ts = 0;  // seconds since the epoch (PATHspider's packet clock is a float)
   LinkType link = LinkType::ethernet;
+  // The packet clock when this frame arrives, if a source spreading one stream over
+  // several workers knows it to be ahead of ts (0: ts is the clock).
+  double clock = 0;
 };
 
 struct Packet {
@@ -37,6 +40,8 @@ struct Packet {
 
 // Fills `p` from `frame`. Never reads outside [frame.data, frame.data + caplen).
 void dissect(const Frame& frame, Packet& p);
+// The same but for the TCP option summary (left empty): enough for the flow key.
+void dissect_headers(const Frame& frame, Packet& p);
 
 // Fills the transport view of `ip` (used for outer packets and ICMP quotations).
 // Returns the anomaly found, if any.

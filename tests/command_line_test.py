@@ -15,15 +15,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from checks import check, finish
 
 pspdr = str(Path(sys.argv[1]) / "cli/pspdr")
-failures = []
-
-
-def check(ok, msg):
-    print(("ok    " if ok else "FAIL  ") + msg, flush=True)
-    if not ok:
-        failures.append(msg)
 
 
 def run(*args):
@@ -115,5 +109,4 @@ check(p.returncode == 2 and p.stderr.startswith("pspdr: unknown command 'nosuch'
 p = run()
 check(p.returncode == 0 and p.stdout == top, "bare pspdr: its help, exit 0")
 
-print(f"{len(failures)} failed" if failures else "all passed")
-sys.exit(1 if failures else 0)
+sys.exit(finish())

@@ -17,16 +17,10 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from checks import check, finish
 
 program, work = sys.argv[1], Path(sys.argv[2])
 pspdr = os.environ["PSPDR_BIN"]
-failures = []
-
-
-def check(ok, msg):
-    print(("ok    " if ok else "FAIL  ") + msg, flush=True)
-    if not ok:
-        failures.append(msg)
 
 
 def hexbytes(text):  # tshark's "de:ad:be:ef" as pspdr's "deadbeef"
@@ -290,8 +284,7 @@ def main():
           f"{sorted(every_kind - kinds)})")
     subtypes = {o["subtype_name"] for p in ours for o in p["tcp"]["options"] if "subtype_name" in o}
     check(len(subtypes) == 9, f"every MPTCP subtype appears: {sorted(subtypes)}")
-    print(f"{len(failures)} failed" if failures else "all passed")
-    sys.exit(1 if failures else 0)
+    sys.exit(finish())
 
 
 if subprocess.run(["which", "tshark"], capture_output=True).returncode != 0:

@@ -12,24 +12,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from checks import check, finish, lab_runner
 
 if os.geteuid() != 0:
     print("skipped: needs root for network namespaces")
     sys.exit(77)
 source, build = Path(sys.argv[1]), Path(sys.argv[2])
-lab_cmd = [str(source / "scripts/lab"), "--name", f"pspdr-labtest{os.getpid()}"]
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what)
-    if not ok:
-        failures.append(what)
-
-
-def lab(*args):
-    return subprocess.run(lab_cmd + list(args), check=True, capture_output=True,
-                          text=True).stdout
+lab_name = f"pspdr-labtest{os.getpid()}"
+lab = lab_runner(source, lab_name)
 
 
 def sh(*cmd, check=False, timeout=30):
@@ -282,14 +272,12 @@ with tempfile.TemporaryDirectory() as work:
         run_tests(Path(work))
     finally:
         print(lab("down"), end="")
-name = lab_cmd[-1]
-left = [ns for ns in sh("ip", "netns", "list").stdout.split() if ns.startswith(name)]
+left = [ns for ns in sh("ip", "netns", "list").stdout.split() if ns.startswith(lab_name)]
 check(not left, f"down: no namespace left ({left})")
-check(not Path(f"/run/{name}").exists(), "down: state directory removed")
-procs = sh("pgrep", "-af", f"/run/{name}/").stdout.strip()
+check(not Path(f"/run/{lab_name}").exists(), "down: state directory removed")
+procs = sh("pgrep", "-af", f"/run/{lab_name}/").stdout.strip()
 check(not procs, f"down: no server left running ({procs})")
 links = sh("ip", "-o", "link", "show").stdout
 check("lab-c" not in links and "mbox-" not in links, "down: no veth in the root namespace")
 check("lab: removed nothing" in lab("down"), "down again: nothing to remove")
-print(f"{len(failures)} failed" if failures else "lab test passed")
-sys.exit(1 if failures else 0)
+sys.exit(finish("lab test passed"))

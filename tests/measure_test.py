@@ -43,6 +43,7 @@ from collections import Counter
 from pathlib import Path
 
 from support.processes import leftovers, process_status
+from checks import check, finish, lab_runner
 
 if os.geteuid() != 0:
     print("skipped: needs root for network namespaces")
@@ -50,20 +51,8 @@ if os.geteuid() != 0:
 source, build = Path(sys.argv[1]), Path(sys.argv[2])
 what = sys.argv[3] if len(sys.argv) > 3 else "conditions"
 lab_name = f"pspdr-mtest{os.getpid()}"
-lab_cmd = [str(source / "scripts/lab"), "--name", lab_name]
+lab = lab_runner(source, lab_name)
 pspdr = str(build / "cli/pspdr")
-failures = []
-
-
-def check(ok, msg):
-    print(("ok    " if ok else "FAIL  ") + msg, flush=True)
-    if not ok:
-        failures.append(msg)
-
-
-def lab(*args):
-    return subprocess.run(lab_cmd + list(args), check=True, capture_output=True,
-                          text=True).stdout
 
 
 def sysctl(ns, name):
@@ -593,5 +582,4 @@ try:
      "faults": faults_test, "plugins": plugins_test}[what](status)
 finally:
     print(lab("down"), end="")
-print(f"{len(failures)} failed" if failures else "measure test passed")
-sys.exit(1 if failures else 0)
+sys.exit(finish("measure test passed"))

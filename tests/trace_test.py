@@ -20,16 +20,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from checks import check, finish, lab_runner
 
 source, build = Path(sys.argv[1]), Path(sys.argv[2])
 pspdr = str(build / "cli/pspdr")
-failures = []
-
-
-def check(ok, msg):
-    print(("ok    " if ok else "FAIL  ") + msg, flush=True)
-    if not ok:
-        failures.append(msg)
 
 
 def trace(pcap, *args):
@@ -120,11 +114,7 @@ def conformance():
 
 
 def kernel_traffic(work):
-    lab_cmd = [str(source / "scripts/lab"), "--name", f"pspdr-ttest{os.getpid()}"]
-
-    def lab(*args):
-        return subprocess.run(lab_cmd + list(args), check=True, capture_output=True,
-                              text=True).stdout
+    lab = lab_runner(source, f"pspdr-ttest{os.getpid()}")
     try:
         lab("up", "--targets", "40", "--seed", "3")
         status = dict(line.split("=", 1) for line in lab("status").splitlines())
@@ -173,7 +163,7 @@ def kernel_traffic(work):
                   f"{len(reused)} streams (3)")
         check_files(pcap, "kernel traffic")
     finally:
-        subprocess.run(lab_cmd + ["down"], capture_output=True)
+        lab("down")
 
 
 def main():
@@ -186,8 +176,7 @@ def main():
             kernel_traffic(Path(work))
     else:
         print("skip  kernel traffic: needs root for network namespaces")
-    print(f"{len(failures)} failed" if failures else "all passed")
-    sys.exit(1 if failures else 0)
+    sys.exit(finish())
 
 
 main()

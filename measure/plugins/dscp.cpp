@@ -71,6 +71,7 @@ extern const Plugin dscp_plugin{
     .takes_codepoints = true,
     .configurations = configurations,
     .combine = combine,
+    .locate = locate_as_configured,
 };
 
 }  // namespace pspdr

@@ -42,6 +42,12 @@ std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions
   return c;
 }
 
+// --locate: B's SYN carries ECT(0), as tracebox's ECN probe does, so that a path clearing
+// or setting the mark shows in the quotes; A's plain SYN is the control.
+void locate(ConnectionRequest& probe, size_t config) {
+  if (config) probe.tos |= 2;
+}
+
 }  // namespace
 
 extern const Plugin ecn_plugin{
@@ -53,6 +59,7 @@ extern const Plugin ecn_plugin{
               ConnectMode::tcpsyn},
     .configurations = configurations,
     .combine = combine,
+    .locate = locate,
 };
 
 }  // namespace pspdr

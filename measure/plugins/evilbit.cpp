@@ -38,6 +38,7 @@ extern const Plugin evilbit_plugin{
     .modes = {ConnectMode::tcpsyn, ConnectMode::dnsudp},
     .configurations = configurations,
     .combine = combine,
+    .locate = locate_as_configured,
 };
 
 }  // namespace pspdr

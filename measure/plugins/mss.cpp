@@ -42,6 +42,7 @@ extern const Plugin mss_plugin{
               ConnectMode::tcpsyn},
     .configurations = configurations,
     .combine = combine,
+    .locate = locate_as_configured,
 };
 
 }  // namespace pspdr

@@ -54,6 +54,7 @@ extern const Plugin tfo_plugin{
     .modes = {ConnectMode::dnstcp, ConnectMode::http, ConnectMode::https, ConnectMode::tcpsyn},
     .configurations = configurations,
     .combine = combine,
+    .locate = locate_as_configured,
 };
 
 }  // namespace pspdr

@@ -63,6 +63,7 @@ extern const Plugin udpopts_plugin{
     .modes = {ConnectMode::dnsudp},
     .configurations = configurations,
     .combine = combine,
+    .locate = locate_as_configured,
 };
 
 }  // namespace pspdr

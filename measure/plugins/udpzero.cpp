@@ -29,6 +29,7 @@ extern const Plugin udpzero_plugin{
     .modes = {ConnectMode::dnsudp},
     .configurations = configurations,
     .combine = combine,
+    .locate = locate_as_configured,
 };
 
 }  // namespace pspdr

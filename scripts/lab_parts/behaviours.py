@@ -139,15 +139,22 @@ BEHAVIOURS = [
     Behaviour("ect-drop", "drops ECT(0)/ECT(1)-marked packets, both ways",
               (("to", "{ip} ecn { ect0, ect1 } drop"),
                ("from", "{ip} ecn { ect0, ect1 } drop")), _ect_bleach),
-    Behaviour("ce-mark", "marks ECT packets from the target Congestion Experienced",
-              (("from", "{ip} ecn { ect0, ect1 } {ip} ecn set ce"),), _ce_mark),
+    # Both ways, as a congested queue would in either direction: what reaches the client
+    # is what the plugins see, what reaches the target is what --locate's quotes show.
+    Behaviour("ce-mark", "marks ECT packets Congestion Experienced, both ways",
+              (("to", "{ip} ecn { ect0, ect1 } {ip} ecn set ce"),
+               ("from", "{ip} ecn { ect0, ect1 } {ip} ecn set ce")), _ce_mark),
     Behaviour("dscp-bleach", "resets the DSCP of packets to the target to 0",
               (("to", "{ip} dscp set cs0"),), _dscp_bleach),
     Behaviour("dscp-drop", "drops packets to the target with a non-zero DSCP",
               (("to", "{ip} dscp != cs0 drop"),), _dscp_drop),
-    Behaviour("mss-clamp", f"rewrites the MSS of SYN-ACKs from the target to {CLAMPED_MSS}",
-              (("from", f"tcp flags & (syn|ack) == syn|ack tcp option maxseg size set "
-                        f"{CLAMPED_MSS}"),), _mss_clamp),
+    # Both ways, as an MSS clamp on a tunnel's router does (the target's SYN-ACK still
+    # carries its own MSS: Linux advertises what its route allows, whatever it got).
+    Behaviour("mss-clamp", f"rewrites the MSS of SYNs and SYN-ACKs to {CLAMPED_MSS}",
+              (("to", f"tcp flags & (syn|ack) == syn tcp option maxseg size set "
+                      f"{CLAMPED_MSS}"),
+               ("from", f"tcp flags & (syn|ack) == syn|ack tcp option maxseg size set "
+                        f"{CLAMPED_MSS}")), _mss_clamp),
     # Linux retries with the experimental kind (254, RFC 6994) when no cookie comes back
     # on 34: both are overwritten.
     Behaviour("tfo-strip", "overwrites TCP Fast Open options (kinds 34 and 254) with NOPs",

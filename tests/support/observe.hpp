@@ -2,6 +2,7 @@
 // compare records without spawning the command.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "observer/pipeline.hpp"
 #include "observer/record_writer.hpp"
 #include "observer/trace_file.hpp"
+#include "observer/trace_source.hpp"
 
 namespace pspdr::testing {
 
@@ -35,8 +37,12 @@ inline std::string observe_trace(const std::string& path,
                                  unsigned workers = 1) {
   ChainSet chains = ChainSet::from_names(chain_names);
   TraceFile trace(path);
+  TraceSource source(trace, workers);
   FILE* out = std::tmpfile();
-  run_pipeline(trace, chains, ObserverOptions{}, PipelineOptions{workers, {}}, out);
+  NdjsonOutput records(chains, workers, file_output(out));
+  std::atomic<bool> stop{false};
+  run_pipeline(source, chains, ObserverOptions{}, PipelineOptions{.report_problems = false},
+               records, stop);
   std::string text(size_t(std::ftell(out)), '\0');
   std::rewind(out);
   text.resize(std::fread(text.data(), 1, text.size(), out));
