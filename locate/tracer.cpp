@@ -62,9 +62,12 @@ void Tracer::send(uint64_t id, Tracing& t, const Done& done) {
     by_key_[key_of(t.trace.probe)] = id;
   }
   Hop hop{.ttl = req.ttl, .seq = r.syn_seq, .sent_at = r.started};
-  if (again) {  // the new probe's capture, its answer and its seq replace the last one's
-    hop.attempts = t.trace.hops.back().attempts + 1;
-    t.trace.hops.back() = std::move(hop);
+  if (again) {  // the new probe's capture and seq replace the last one's; its seq is kept
+    Hop& last = t.trace.hops.back();
+    hop.attempts = last.attempts + 1;
+    hop.earlier_seqs = std::move(last.earlier_seqs);
+    hop.earlier_seqs.push_back(last.seq);
+    last = std::move(hop);
   } else {
     t.trace.hops.push_back(std::move(hop));
   }
@@ -72,6 +75,8 @@ void Tracer::send(uint64_t id, Tracing& t, const Done& done) {
 }
 
 void Tracer::read(const Done& done) {
+  // Everything captured so far, every block of it: a wait judged over while its answer
+  // sits in the ring behind a busy pass would make an answering hop look silent.
   std::array<Frame, 64> frames;
   while (uint32_t n = capture_->receive(0, frames)) {
     for (uint32_t i = 0; i < n; ++i) {
@@ -79,7 +84,6 @@ void Tracer::read(const Done& done) {
       dissect(frames[i], p);
       if (p.ip) on_packet(p, done);
     }
-    if (n < frames.size()) break;
   }
 }
 
@@ -115,7 +119,7 @@ void Tracer::on_packet(const Packet& p, const Done& done) {
   if (p.tcp) {
     hop = nullptr;
     for (Hop& h : t->trace.hops)
-      if (h.seq + 1 == p.tcp.ack_nbr()) hop = &h;
+      if (h.sent_seq(p.tcp.ack_nbr() - 1)) hop = &h;
     if (!hop) return;
   }
   hop->destination = true;
@@ -133,7 +137,7 @@ void Tracer::on_quote(const Packet& p, const Done& done) {
   if (q.proto == 6) {  // the quoted sequence number names the TTL
     hop = nullptr;
     for (Hop& h : t->trace.hops)
-      if (h.seq == load_be32(l4 + 4)) hop = &h;
+      if (h.sent_seq(load_be32(l4 + 4))) hop = &h;
     if (!hop || hop->from) return;
   }
   if (hop->from) return;

@@ -7,6 +7,7 @@
 // it leaves: that is what the quotes are compared with (locate/quote.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -43,6 +44,9 @@ struct Hop {
   uint8_t icmp_type = 0, icmp_code = 0;  // of a router's answer
   std::vector<uint8_t> quote;            // what its answer quoted of the probe
   bool destination = false;              // the target answered (SYN-ACK, RST, a datagram, ICMP)
+  std::vector<uint32_t> earlier_seqs;    // the earlier attempts': a late answer still counts
+
+  bool sent_seq(uint32_t s) const { return s == seq || std::ranges::count(earlier_seqs, s); }
 };
 
 struct Trace {
