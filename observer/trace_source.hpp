@@ -1,13 +1,16 @@
 // A trace file as a packet source, so pspdr observe reads traces through the one poll
-// loop live sources use (observer/live_pipeline.hpp). One queue: its worker reads the
-// file itself. Several: a reading thread spreads frames over the workers' rings by the
-// symmetric flow hash -- software RSS -- computing only the flow key, never a full
-// dissection, and stamps each frame with the trace's packet clock (Frame::clock), so
-// every worker's timeouts follow the one clock PATHspider has.
+// loop live sources use (observer/pipeline.hpp). One queue: its worker reads the file
+// itself. Several: worker 0 reads, keeping a smaller share of the flows for itself, and
+// spreads the rest over the other workers' rings by the symmetric flow hash -- software
+// RSS -- computing only the flow key, never a full dissection. It stamps each frame with
+// the trace's packet clock (Frame::clock), so every worker's timeouts follow the one
+// clock PATHspider has. No thread of its own: on two cores, two workers, not three
+// threads, share them.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -20,7 +23,6 @@ namespace pspdr {
 class TraceSource final : public PacketSource {
  public:
   TraceSource(TraceFile& trace, uint32_t queues);
-  ~TraceSource() override;
 
   uint32_t queues() const override { return uint32_t(queues_.size()); }
   uint32_t receive(uint32_t queue, std::span<Frame> frames) override;
@@ -33,20 +35,27 @@ class TraceSource final : public PacketSource {
   uint64_t offset() const { return offset_.load(std::memory_order_relaxed); }
 
  private:
-  // One worker's ring, and what it took from it.
+  // One worker's ring, what it took from it, and what worker 0 holds for it.
   struct alignas(64) Queue {
     Queue() : ring(1 << 14) {}
     SpscRing<Frame> ring;
     std::atomic<uint64_t> received{0};
+    std::vector<Frame> pending;  // worker 0's side: a burst not yet pushed
   };
-  void spread();  // the reading thread
+  uint32_t read(std::span<Frame> frames);    // one queue: straight from the file
+  uint32_t spread(std::span<Frame> frames);  // worker 0 of several
+  uint32_t worker_of(const Frame& f);
+  bool push_pending(Queue& q);  // false: its ring is full
 
   TraceFile& trace_;
   std::vector<std::unique_ptr<Queue>> queues_;
   std::atomic<bool> finished_{false};
-  std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> offset_{0};
-  std::thread reader_;
+  // Worker 0's only.
+  bool file_done_ = false;
+  double clock_ = 0;  // the newest stamp so far: the packet clock every worker follows
+  Packet headers_;
+  uint64_t read_ = 0;
 };
 
 }  // namespace pspdr
