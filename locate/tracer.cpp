@@ -64,7 +64,6 @@ void Tracer::send(uint64_t id, Tracing& t, const Done& done) {
   Hop hop{.ttl = req.ttl, .seq = r.syn_seq, .sent_at = r.started};
   if (again) {  // the new probe's capture and seq replace the last one's; its seq is kept
     Hop& last = t.trace.hops.back();
-    hop.attempts = last.attempts + 1;
     hop.earlier_seqs = std::move(last.earlier_seqs);
     hop.earlier_seqs.push_back(last.seq);
     last = std::move(hop);
@@ -178,7 +177,7 @@ void Tracer::expire(const Done& done) {
         it->second.trace.hops.back().from)
       continue;
     Tracing& t = it->second;
-    if (t.trace.hops.back().attempts < opts_.attempts) {
+    if (t.trace.hops.back().attempts() < opts_.attempts) {
       t.again = true;
       due_.push_back(id);
       continue;

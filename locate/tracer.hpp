@@ -36,7 +36,6 @@ struct TracerOptions {
 struct Hop {
   unsigned ttl = 0;
   uint32_t seq = 0;                      // TCP: the probe's sequence number (it names the TTL)
-  unsigned attempts = 1;                 // probes sent with this TTL (the last one's seq)
   double sent_at = 0;                    // realtime
   std::vector<uint8_t> sent;             // the probe as it left, from its IP header
   std::optional<IpAddress> from;         // who answered; none: nobody within the wait
@@ -46,6 +45,7 @@ struct Hop {
   bool destination = false;              // the target answered (SYN-ACK, RST, a datagram, ICMP)
   std::vector<uint32_t> earlier_seqs;    // the earlier attempts': a late answer still counts
 
+  unsigned attempts() const { return unsigned(earlier_seqs.size()) + 1; }  // with this TTL
   bool sent_seq(uint32_t s) const { return s == seq || std::ranges::count(earlier_seqs, s); }
 };
 
