@@ -66,15 +66,15 @@ TraceFile::TraceFile(const std::string& path) : path_(path) {
   madvise(map, size_, MADV_SEQUENTIAL);
   madvise(map, size_, MADV_WILLNEED);
   data_ = static_cast<const uint8_t*>(map);
+  mapping_.reset(data_,
+                 [size = size_](const uint8_t* p) { munmap(const_cast<uint8_t*>(p), size); });
 
   uint32_t magic;
   std::memcpy(&magic, data_, 4);
   if (magic == kPcapngShb) {
     pcapng_ = true;
     if (!read_section_header(0)) {
-      std::string why = damage_;
-      munmap(const_cast<uint8_t*>(data_), size_);
-      throw TraceOpenError(path + ": not a usable pcapng file: " + why);
+      throw TraceOpenError(path + ": not a usable pcapng file: " + damage_);
     }
     return;
   }
@@ -83,7 +83,6 @@ TraceFile::TraceFile(const std::string& path) : path_(path) {
     return v == kPcapMicro || v == kPcapNano || v == kPcapKuznetzov;
   };
   if (!is_pcap(magic) && !is_pcap(swapped)) {
-    munmap(const_cast<uint8_t*>(data_), size_);
     throw TraceOpenError(path + ": not a pcap or pcapng file (starts with " + hex32(magic) + ")");
   }
   swapped_ = !is_pcap(magic);
@@ -91,17 +90,12 @@ TraceFile::TraceFile(const std::string& path) : path_(path) {
   nanoseconds_ = m == kPcapNano;
   record_header_ = m == kPcapKuznetzov ? 24 : 16;
   if (size_ < 24) {
-    munmap(const_cast<uint8_t*>(data_), size_);
     throw TraceOpenError(path + ": pcap file header cut short (" + std::to_string(size_) +
                          " bytes)");
   }
   // The upper bits of the link field carry FCS information, not the type.
   link_ = checked_link(u32(data_ + 20) & 0xffff);
   pos_ = 24;
-}
-
-TraceFile::~TraceFile() {
-  if (data_) munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 uint32_t TraceFile::u32(const uint8_t* p) const {

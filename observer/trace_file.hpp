@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,8 +25,9 @@ struct TraceOpenError : std::runtime_error {
 class TraceFile {
  public:
   explicit TraceFile(const std::string& path);  // throws TraceOpenError
-  ~TraceFile();
-  TraceFile(const TraceFile&) = delete;
+  // Another reader of the same mapped bytes, from where `other` is: workers of one trace
+  // each read it whole, so none waits for another to hand frames over.
+  TraceFile(const TraceFile& other) = default;
   TraceFile& operator=(const TraceFile&) = delete;
 
   // The next frame; false at the end of the file or where it is damaged (see damage()).
@@ -58,6 +60,7 @@ class TraceFile {
   uint16_t u16(const uint8_t* p) const;
 
   std::string path_;
+  std::shared_ptr<const uint8_t> mapping_;  // unmapped when its last reader goes
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   uint64_t pos_ = 0;

@@ -5,82 +5,51 @@
 #include "shared/flow_key.hpp"
 
 namespace pspdr {
-namespace {
-
-constexpr size_t kBurst = 64;
-
-}  // namespace
 
 TraceSource::TraceSource(TraceFile& trace, uint32_t queues) : trace_(trace) {
-  for (uint32_t q = 0; q < std::max(queues, 1u); ++q) queues_.push_back(std::make_unique<Queue>());
+  for (uint32_t i = 0; i < std::max(queues, 1u); ++i) {
+    auto q = std::make_unique<Queue>();
+    if (i > 0) q->copy = std::make_unique<TraceFile>(trace);
+    q->trace = i > 0 ? q->copy.get() : &trace;
+    queues_.push_back(std::move(q));
+  }
 }
 
 uint32_t TraceSource::receive(uint32_t queue, std::span<Frame> frames) {
   Queue& q = *queues_[queue];
-  uint32_t n = queues_.size() == 1 ? read(frames)
-               : queue == 0        ? spread(frames)
-                                   : uint32_t(q.ring.pop(frames));
-  q.received.store(q.received.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  return n;
-}
-
-uint32_t TraceSource::read(std::span<Frame> frames) {
-  uint32_t n = 0;
-  while (n < frames.size() && trace_.next(frames[n])) ++n;
-  offset_.store(trace_.offset(), std::memory_order_relaxed);
-  if (n < frames.size()) finished_.store(true, std::memory_order_release);
-  return n;
-}
-
-// Reads up to a burst, keeping worker 0's frames in `frames` and queueing the others'.
-// A full ring holds reading up until its worker catches up: frames stay in order.
-uint32_t TraceSource::spread(std::span<Frame> frames) {
-  for (size_t w = 1; w < queues_.size(); ++w)
-    if (!push_pending(*queues_[w])) return 0;
   uint32_t n = 0;
   Frame f;
-  while (!file_done_ && n < frames.size()) {
-    if (!trace_.next(f)) {
-      file_done_ = true;
-      break;
-    }
-    clock_ = std::max(clock_, f.ts);
-    f.clock = clock_;
-    uint32_t w = worker_of(f);
-    if (w == 0) {
-      frames[n++] = f;
-      continue;
-    }
-    Queue& q = *queues_[w];
-    q.pending.push_back(f);
-    if (q.pending.size() >= kBurst && !push_pending(q)) break;
+  while (n < frames.size() && q.trace->next(f)) {
+    q.clock = std::max(q.clock, f.ts);
+    if (!ours(q, queue, f)) continue;
+    f.clock = q.clock;
+    frames[n++] = f;
   }
-  if ((++read_ & 63) == 0 || file_done_) offset_.store(trace_.offset(), std::memory_order_relaxed);
-  if (file_done_ && n == 0) {
-    for (size_t w = 1; w < queues_.size(); ++w)
-      if (!push_pending(*queues_[w])) return 0;
-    finished_.store(true, std::memory_order_release);
-  }
+  q.received.store(q.received.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  q.offset.store(q.trace->offset(), std::memory_order_relaxed);
+  if (n < frames.size()) q.finished.store(true, std::memory_order_release);
   return n;
 }
 
-// Worker 0 takes a half share (it reads too), the others a whole one each: with two
-// workers, a third of the flows and two thirds. The hash's high half picks: a worker's
-// flow table takes its slots from the low bits, which a modulo would make alike.
-uint32_t TraceSource::worker_of(const Frame& f) {
+// A flow's share by the high half of its hash: a worker's flow table takes its slots
+// from the low bits, which a modulo would make alike.
+bool TraceSource::ours(Queue& q, uint32_t queue, const Frame& f) const {
+  if (queues_.size() == 1) return true;
   FlowKey key;
-  dissect_headers(f, headers_);
-  if (!flow_key_of(headers_, key)) return 0;
-  uint64_t shares = 2 * queues_.size() - 1;
-  uint64_t x = ((key.symmetric_hash() >> 32) * shares) >> 32;
-  return x == 0 ? 0 : uint32_t(1 + (x - 1) / 2);
+  dissect_headers(f, q.headers);
+  if (!flow_key_of(q.headers, key)) return queue == 0;
+  return ((key.symmetric_hash() >> 32) * queues_.size()) >> 32 == queue;
 }
 
-bool TraceSource::push_pending(Queue& q) {
-  std::span<const Frame> items(q.pending);
-  size_t pushed = q.ring.push(items);
-  q.pending.erase(q.pending.begin(), q.pending.begin() + ptrdiff_t(pushed));
-  return q.pending.empty();
+bool TraceSource::exhausted() const {
+  return std::all_of(queues_.begin(), queues_.end(),
+                     [](auto& q) { return q->finished.load(std::memory_order_acquire); });
+}
+
+uint64_t TraceSource::offset() const {
+  uint64_t least = UINT64_MAX;
+  for (auto& q : queues_) least = std::min(least, q->offset.load(std::memory_order_relaxed));
+  return least;
 }
 
 QueueCounters TraceSource::counters(uint32_t queue) const {
