@@ -47,7 +47,7 @@ class ObserverThread final : public PipelineOutput {
       while (sink->ring().pop(std::span<std::vector<Flow>*>(&batch, 1)) == 1) {
         if (!batch) continue;  // that worker finished
         for (const Flow& f : *batch) fn(f);
-        delete batch;
+        sink->give_back(batch);
       }
     }
   }

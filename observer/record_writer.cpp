@@ -47,11 +47,9 @@ bool NdjsonBatch::full() const {
   return w_.size() >= kChunkBytes;
 }
 
-// A copy, so the worker's buffer stays allocated and warm: handing the buffer itself
-// over made every chunk regrow a fresh one, page-faulting all of it in again.
-std::string* NdjsonBatch::take() {
-  auto* chunk = new std::string(w_.text());
-  w_.clear();
+std::string* NdjsonBatch::take(std::string* spare) {
+  auto* chunk = spare ? spare : new std::string;
+  w_.swap_text(*chunk);
   return chunk;
 }
 
@@ -86,7 +84,7 @@ void ChunkWriter::run() {
           break;
         }
         if (!chunk->empty()) write(*chunk);
-        delete chunk;
+        s->give_back(chunk);
       }
     }
     // The wakeup is cleared before the rings are looked at again, so a chunk pushed

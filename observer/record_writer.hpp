@@ -54,21 +54,29 @@ class BatchingSink : public FlowSink {
   uint64_t records_ = 0;
 };
 
-// Batches handed over through a lock-free ring -- one allocation per batch, none per
-// record -- the taker woken after each. `Batch` says what a batch is: add(flow), full(),
-// empty(), take() (a new Batch::Item holding what was added, the batch emptied).
+// Batches handed over through a lock-free ring -- no allocation per record -- the taker
+// woken after each, and given back through a second ring once taken, so the worker fills
+// them again in memory that is allocated and warm. `Batch` says what a batch is:
+// add(flow), full(), empty(), take(spare) (an Item holding what was added, the batch
+// emptied; `spare`, when not nullptr, is a given-back Item to reuse).
 template <class Batch>
 class HandOverSink final : public BatchingSink {
  public:
   using Item = typename Batch::Item;
-  explicit HandOverSink(const ChainSet& chains) : batch_(chains), ring_(64) {}
+  explicit HandOverSink(const ChainSet& chains) : batch_(chains), ring_(64), returned_(64) {}
+  ~HandOverSink() override {
+    for (Item* item; returned_.pop(std::span<Item*>(&item, 1)) == 1;) delete item;
+  }
   void emit(const Flow& flow) override {
     batch_.add(flow);
     ++records_;
     if (batch_.full()) hand_over();
   }
   void hand_over() override {
-    if (!batch_.empty()) push(batch_.take());
+    if (batch_.empty()) return;
+    Item* spare = nullptr;
+    returned_.pop(std::span<Item*>(&spare, 1));
+    push(batch_.take(spare));
   }
   void finish() override {
     hand_over();
@@ -76,6 +84,10 @@ class HandOverSink final : public BatchingSink {
   }
   // The taker's side: each item handed over, then nullptr once the worker finished.
   SpscRing<Item*>& ring() { return ring_; }
+  // The taker's side, once done with an item taken from ring().
+  void give_back(Item* item) {
+    if (returned_.push(std::span<Item* const>(&item, 1)) == 0) delete item;
+  }
   // The taker's wakeup (shared/wakeup.hpp), signalled after every batch handed over.
   void wake_on_hand_over(int wakeup) { wakeup_ = wakeup; }
 
@@ -85,7 +97,7 @@ class HandOverSink final : public BatchingSink {
     if (wakeup_ >= 0) wake(wakeup_);
   }
   Batch batch_;
-  SpscRing<Item*> ring_;
+  SpscRing<Item*> ring_, returned_;
   int wakeup_ = -1;
 };
 
@@ -97,7 +109,7 @@ class NdjsonBatch {
   void add(const Flow& flow);
   bool full() const;
   bool empty() const { return w_.size() == 0; }
-  std::string* take();
+  std::string* take(std::string* spare);
 
  private:
   const ChainSet& chains_;
@@ -113,7 +125,12 @@ class FlowBatch {
   void add(const Flow& flow) { flows_.push_back(flow); }
   bool full() const { return flows_.size() >= 256; }
   bool empty() const { return flows_.empty(); }
-  std::vector<Flow>* take() { return new std::vector<Flow>(std::exchange(flows_, {})); }
+  std::vector<Flow>* take(std::vector<Flow>* spare) {
+    auto* batch = spare ? spare : new std::vector<Flow>;
+    batch->clear();
+    batch->swap(flows_);
+    return batch;
+  }
 
  private:
   std::vector<Flow> flows_;

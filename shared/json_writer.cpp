@@ -9,7 +9,9 @@ std::string_view python_float(double v, char (&buf)[32]) {
   auto r = std::to_chars(buf, buf + 29, v);
   std::string_view s(buf, size_t(r.ptr - buf));
   // Python prints integral floats with ".0"; keep the type visible the same way.
-  if (s.find_first_of(".en") != std::string_view::npos) return s;
+  // (A plain loop: find_first_of calls memchr once per character, on every timestamp.)
+  for (char c : s)
+    if (c == '.' || c == 'e' || c == 'n') return s;
   std::memcpy(r.ptr, ".0", 2);
   return {buf, s.size() + 2};
 }

@@ -110,6 +110,12 @@ class JsonWriter {
   std::string_view text() const { return {out_.data(), len_}; }
   size_t size() const { return len_; }
   void clear() { len_ = 0; }
+  // Moves the text into `s`, no copy made; the writer goes on, empty, in s's buffer.
+  void swap_text(std::string& s) {
+    out_.resize(len_);
+    out_.swap(s);  // its length is now the room: as much as the chunk before held
+    len_ = 0;
+  }
 
  private:
   // Space for n more bytes at the end of the text (not yet counted in it).

@@ -4,12 +4,16 @@
 // are edited by hand where the builder cannot make the broken or unusual thing.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
 #include <cstring>
 #include <ostream>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "shared/address.hpp"
 #include "shared/builder.hpp"
 #include "shared/packet.hpp"
 
@@ -229,6 +233,36 @@ TEST(Link, TypeNumbersAndNames) {
 }
 
 // --- IPv4 -----------------------------------------------------------------------------
+
+// Flow records print addresses as glibc's inet_ntop does; the writer's own formatting
+// must agree with it on every kind of zero run, on embedded IPv4 and on plain IPv4.
+TEST(Address, FormatsExactlyAsInetNtop) {
+  std::mt19937_64 rng(7);
+  auto check = [](uint8_t version, const uint8_t* b) {
+    char want[INET6_ADDRSTRLEN], buf[IpAddress::kMaxText];
+    ASSERT_TRUE(inet_ntop(version == 4 ? AF_INET : AF_INET6, b, want, sizeof want));
+    ASSERT_EQ(IpAddress(version, b).format(buf), std::string_view(want));
+  };
+  for (int i = 0; i < 200000; ++i) {
+    uint8_t b[16];
+    for (int w = 0; w < 8; ++w) {  // each group zero, small, 0xffff or random
+      uint64_t r = rng();
+      unsigned v = r % 4 == 0   ? 0
+                   : r % 4 == 1 ? unsigned(r >> 8) % 16
+                   : r % 4 == 2 ? 0xffff
+                                : unsigned(r >> 16);
+      b[2 * w] = uint8_t(v >> 8);
+      b[2 * w + 1] = uint8_t(v);
+    }
+    if (i % 5 == 0) std::memset(b, 0, 10 + (i / 5) % 3);  // ::a.b.c.d, ::ffff:a.b.c.d, near
+    check(6, b);
+    check(4, b);
+  }
+  static constexpr uint8_t zero[16] = {},
+                           one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  check(6, zero);
+  check(6, one);
+}
 
 TEST(Ipv4, HeaderFieldsAndOptions) {
   build::Ip ip = kV4;
