@@ -70,10 +70,10 @@ class JsonWriter {
     return *this;
   }
 
-  void null() { append("null", 4); }
-  void boolean(bool b) { b ? append("true", 4) : append("false", 5); }
+  [[gnu::always_inline]] void null() { append("null", 4); }
+  [[gnu::always_inline]] void boolean(bool b) { b ? append("true", 4) : append("false", 5); }
   template <class Int>
-  void integer(Int v) {
+  [[gnu::always_inline]] void integer(Int v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     append(buf, size_t(r.ptr - buf));
@@ -84,10 +84,12 @@ class JsonWriter {
 
   // Optional values print null when empty, as PATHspider's None does.
   template <class T>
-  void optional_integer(const std::optional<T>& v) {
+  [[gnu::always_inline]] void optional_integer(const std::optional<T>& v) {
     v ? integer(*v) : null();
   }
-  void optional_boolean(const std::optional<bool>& v) { v ? boolean(*v) : null(); }
+  [[gnu::always_inline]] void optional_boolean(const std::optional<bool>& v) {
+    v ? boolean(*v) : null();
+  }
 
   // Convenience for the common "key: value" pairs of flow records.
   template <class T>
@@ -119,15 +121,15 @@ class JsonWriter {
 
  private:
   // Space for n more bytes at the end of the text (not yet counted in it).
-  char* room(size_t n) {
+  [[gnu::always_inline]] char* room(size_t n) {
     if (len_ + n > out_.size()) grow(n);
     return out_.data() + len_;
   }
-  void append(const char* p, size_t n) {
+  [[gnu::always_inline]] void append(const char* p, size_t n) {
     std::memcpy(room(n), p, n);
     len_ += n;
   }
-  void grow(size_t n) { out_.resize(std::max(out_.size() * 2, len_ + n + 4096)); }
+  [[gnu::noinline]] void grow(size_t n) { out_.resize(std::max(out_.size() * 2, len_ + n + 4096)); }
   void escape(unsigned char c);
 
   std::string out_;  // out_.size() is room; the text is its first len_ bytes
