@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 
 #include "chains/chain.hpp"
@@ -25,23 +26,32 @@ struct BasicChain {
       FieldDoc{"oct_rev", "int", "octets captured from the IP header on, reverse"},
   };
 
+  // Both addresses share one version byte and the ports one flag: 72 bytes, not 80.
   struct State {
     uint64_t pkt_fwd = 0, pkt_rev = 0, oct_fwd = 0, oct_rev = 0;  // first: every packet's
-    IpAddress sip, dip;
-    uint8_t proto = 0;
-    std::optional<uint16_t> sp, dp;
+    uint8_t src[16] = {}, dst[16] = {};
+    uint8_t version = 0, proto = 0;
+    uint16_t src_port = 0, dst_port = 0;
+    bool ports = false;
+
+    IpAddress sip() const { return IpAddress(version, src); }
+    IpAddress dip() const { return IpAddress(version, dst); }
+    std::optional<uint16_t> sp() const { return ports ? std::optional(src_port) : std::nullopt; }
+    std::optional<uint16_t> dp() const { return ports ? std::optional(dst_port) : std::nullopt; }
   };
 
   static void new_flow(State& s, const Packet& p) {
-    s.sip = IpAddress(p.ip.version, p.ip.src());
-    s.dip = IpAddress(p.ip.version, p.ip.dst());
+    s.version = p.ip.version;
+    std::memcpy(s.src, p.ip.src(), p.ip.version == 4 ? 4 : 16);
+    std::memcpy(s.dst, p.ip.dst(), p.ip.version == 4 ? 4 : 16);
     s.proto = p.ip.proto;
     // python-libtrace gives PATHspider a TCP or UDP object as soon as the first four
     // transport bytes are captured, whatever the rest of the header looks like.
     Bytes l4 = p.ip.l4();
     if ((p.ip.proto == ipproto::tcp || p.ip.proto == ipproto::udp) && l4.size >= 4) {
-      s.sp = load_be16(l4.data);
-      s.dp = load_be16(l4.data + 2);
+      s.ports = true;
+      s.src_port = load_be16(l4.data);
+      s.dst_port = load_be16(l4.data + 2);
     }
   }
 
@@ -53,11 +63,11 @@ struct BasicChain {
 
   static void write(JsonWriter& w, const State& s) {
     char buf[IpAddress::kMaxText];
-    w.field("sip", s.sip.format(buf));
-    w.field("dip", s.dip.format(buf));
+    w.field("sip", s.sip().format(buf));
+    w.field("dip", s.dip().format(buf));
     w.field("proto", s.proto);
-    w.field("sp", s.sp);
-    w.field("dp", s.dp);
+    w.field("sp", s.sp());
+    w.field("dp", s.dp());
     w.field("pkt_fwd", s.pkt_fwd);
     w.field("pkt_rev", s.pkt_rev);
     w.field("oct_fwd", s.oct_fwd);

@@ -28,20 +28,19 @@ struct TcpoptChain {
                "SACK-permitted option on a reverse SYN or SYN-ACK (else null)"},
   };
 
-  struct KindSet {
-    std::array<uint64_t, 4> bits{};
-    bool seen = false;
-  };
+  // A set of option kinds: a bit for each of the 256.
+  using KindSet = std::array<uint64_t, 4>;
 
   struct State {
-    KindSet sets[4];  // syn_fwd, syn_rev, synack_fwd, synack_rev
+    KindSet sets[4]{};  // syn_fwd, syn_rev, synack_fwd, synack_rev
+    uint8_t seen = 0;   // bit i: a segment of sets[i]'s kind came (its kinds may be none)
   };
 
   static bool tcp(State& s, const Packet& p, bool rev) {
     if (!p.tcp.syn()) return true;
-    KindSet& k = s.sets[(p.tcp.ack() ? 2 : 0) + (rev ? 1 : 0)];
-    k.seen = true;
-    for (int i = 0; i < 4; ++i) k.bits[i] |= p.tcp_options.kinds[i];
+    int set = (p.tcp.ack() ? 2 : 0) + (rev ? 1 : 0);
+    s.seen |= uint8_t(1 << set);
+    for (int i = 0; i < 4; ++i) s.sets[set][size_t(i)] |= p.tcp_options.kinds[i];
     return true;
   }
 
@@ -50,7 +49,7 @@ struct TcpoptChain {
                                                   "tcpopt_synack_fwd", "tcpopt_synack_rev"};
     for (int i = 0; i < 4; ++i) {
       w.key(names[i]);
-      write_kinds(w, s.sets[i]);
+      write_kinds(w, s.sets[i], (s.seen >> i) & 1);
     }
     w.field("tcpopt_ts", reverse_has(s, tcpopt::timestamps));
     w.field("tcpopt_ws", reverse_has(s, tcpopt::ws));
@@ -60,17 +59,17 @@ struct TcpoptChain {
   // Whether option `kind` came on a reverse SYN or SYN-ACK: true, else null.
   static std::optional<bool> reverse_has(const State& s, uint8_t kind) {
     for (int i : {1, 3})
-      if ((s.sets[i].bits[kind >> 6] >> (kind & 63)) & 1) return true;
+      if ((s.sets[i][kind >> 6] >> (kind & 63)) & 1) return true;
     return std::nullopt;
   }
 
  private:
-  static void write_kinds(JsonWriter& w, const KindSet& k) {
-    if (!k.seen) return w.null();
+  static void write_kinds(JsonWriter& w, const KindSet& k, bool seen) {
+    if (!seen) return w.null();
     w.raw("[");
     bool first = true;
     for (int word = 0; word < 4; ++word)  // set bits only, lowest kind first
-      for (uint64_t bits = k.bits[word]; bits; bits &= bits - 1) {
+      for (uint64_t bits = k[size_t(word)]; bits; bits &= bits - 1) {
         if (!first) w.raw(", ");
         first = false;
         w.integer(word * 64 + std::countr_zero(bits));

@@ -26,7 +26,7 @@ namespace pspdr {
 // Raised whenever this header, a chain's State or a connection's request or result
 // changes in a way a built plugin would notice: a plugin built against another value is
 // refused. The layout sizes are checked too (PluginEntry), as a second line.
-constexpr uint32_t kPluginApiVersion = 4;
+constexpr uint32_t kPluginApiVersion = 5;
 
 // PATHspider's spider models.
 enum class SpiderModel {

@@ -149,7 +149,7 @@ TEST(Plugins, Mss) {
       m.len_fwd = 4;
       m.value_fwd = 1460;
       if (remote) m.len_rev = 4;
-      m.value_rev = remote;
+      m.value_rev = remote.value_or(0);
     };
   };
   EXPECT_EQ(combine("mss", {outcome(ok, mss(1200))}),
@@ -222,7 +222,7 @@ TEST(Plugins, StatelessSynProbesTakeOnlyTheirOwnAnswers) {
   EXPECT_EQ(combine("tfo", {forged(1, 0x12, 2), forged(5, 0x12, 6)}, syn),
             (V{"tfo.connectivity.works", "tfo.cookie.not_received"}));
   Fill clamped = [](FlowRecordState& r) {
-    state<MssChain>(r) = {.len_fwd = 4, .len_rev = 4, .value_fwd = 1460, .value_rev = 536};
+    state<MssChain>(r) = {.value_fwd = 1460, .value_rev = 536, .len_fwd = 4, .len_rev = 4};
   };
   EXPECT_EQ(combine("mss", {forged(1, 0x12, 2, clamped)}, syn),
             (V{"mss.connectivity.online", "mss.option.local.value:1460",

@@ -17,10 +17,10 @@ std::vector<std::string> combine(std::span<const Outcome> o, const PluginOptions
   std::vector<std::string> c{connectivity("mss", connected)};
   if (!connected) return c;
   const MssChain::State& mss = a.chain<MssChain>();
-  uint64_t local = mss.value_fwd.value_or(0);
+  uint64_t local = mss.value_fwd;  // 0 if A's SYN had no MSS option
   c.push_back("mss.option.local.value:" + std::to_string(local));
   if (mss.len_rev) {
-    uint64_t remote = mss.value_rev.value_or(0);
+    uint64_t remote = mss.value_rev;
     c.push_back("mss.option.remote.value:" + std::to_string(remote));
     c.push_back(remote < local    ? "mss.option.received.deflated"
                 : remote == local ? "mss.option.received.unchanged"
