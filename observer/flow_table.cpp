@@ -39,13 +39,14 @@ uint32_t FlowTable::insert(const FlowKey& k, uint64_t hash) {
     free_.pop_back();
   } else {
     id = ids_++;
-    if (id >> kChunkBits == chunks_.size())  // raw memory: flows are built as ids go out
+    if (id >> kChunkBits == chunks_.size()) {  // raw memory: flows are built as ids go out
       chunks_.emplace_back(HugePageAllocator<Chunk>().allocate(1));
+      books_.push_back(std::make_unique<Book>());
+    }
   }
-  Chunk& c = chunk_of(id);
-  new (&c.flows[id & kChunkMask]) Flow{};
-  c.hashes[id & kChunkMask] = hash;
-  c.in_use[id & kChunkMask] = 1;
+  new (&(*this)[id]) Flow{};
+  hash_of(id) = hash;
+  book_of(id).in_use[id & kChunkMask] = 1;
   (*this)[id].key = k;
   place(id, hash);
   ++live_;
@@ -66,7 +67,7 @@ void FlowTable::erase(uint32_t id) {
     }
   }
   slots_[i] = Slot{};
-  chunk_of(id).in_use[id & kChunkMask] = 0;
+  book_of(id).in_use[id & kChunkMask] = 0;
   free_.push_back(id);
   --live_;
 }

@@ -63,7 +63,7 @@ class FlowTable {
   template <class Fn>
   void for_each(Fn&& fn) {
     for (uint32_t id = 0; id < ids_; ++id)
-      if (chunk_of(id).in_use[id & kChunkMask]) fn(id);
+      if (books_[id >> kChunkBits]->in_use[id & kChunkMask]) fn(id);
   }
 
  private:
@@ -81,10 +81,14 @@ class FlowTable {
   };
   // Flows live in chunks that never move: the pool grows without copying what it holds
   // or touching twice the memory, and a chunk's pages are touched only as flows fill it.
+  // A chunk holds flows only, so it fills its 2 MiB pages (32768 flows of 384 bytes: six
+  // of them); what the table keeps per flow besides is in the chunk's book.
   static constexpr uint32_t kChunkBits = 15;
   static constexpr uint32_t kChunkMask = (1u << kChunkBits) - 1;
   struct Chunk {
     Flow flows[kChunkMask + 1];
+  };
+  struct Book {
     uint64_t hashes[kChunkMask + 1];  // per flow, for erase and rehash
     uint8_t in_use[kChunkMask + 1];
   };
@@ -92,9 +96,8 @@ class FlowTable {
   struct ChunkDeleter {
     void operator()(Chunk* c) const { HugePageAllocator<Chunk>().deallocate(c, 1); }
   };
-  Chunk& chunk_of(uint32_t id) { return *chunks_[id >> kChunkBits]; }
-  const Chunk& chunk_of(uint32_t id) const { return *chunks_[id >> kChunkBits]; }
-  uint64_t& hash_of(uint32_t id) { return chunk_of(id).hashes[id & kChunkMask]; }
+  Book& book_of(uint32_t id) { return *books_[id >> kChunkBits]; }
+  uint64_t& hash_of(uint32_t id) { return book_of(id).hashes[id & kChunkMask]; }
   void grow();
   void place(uint32_t id, uint64_t hash);
 
@@ -102,6 +105,7 @@ class FlowTable {
   using Table = std::vector<T, HugePageAllocator<T>>;
   Table<Slot> slots_;
   std::vector<std::unique_ptr<Chunk, ChunkDeleter>> chunks_;
+  std::vector<std::unique_ptr<Book>> books_;
   uint32_t ids_ = 0;  // ids handed out so far (live or free)
   std::vector<uint32_t> free_;
   uint64_t mask_ = 0;
