@@ -33,6 +33,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kMaxSleepMs = 100;
 constexpr double kMinCooldown = 0.05;  // seconds
+// A stopped campaign still waits this long after its last connection for the flows of
+// jobs it is about to write: their packets may still be on their way into the capture
+// (a loaded machine), and a job written without them would not be measured again.
+constexpr double kStopGrace = 0.5;  // seconds
 
 // One job's measurement.
 struct JobState {
@@ -539,9 +543,10 @@ SpiderResult Spider::run() {
       double cooldown = cooldown_by_connections_
                             ? std::clamp(slowest_connection_, kMinCooldown, cooldown_)
                             : cooldown_;
-      double left = cooldown - std::chrono::duration<double>(Clock::now() - last_done_).count();
+      double since = std::chrono::duration<double>(Clock::now() - last_done_).count();
+      double left = (stopping() ? std::min(cooldown, kStopGrace) : cooldown) - since;
       bool tracing = tracer_ && !tracer_->idle();
-      if (!waiting || stopping() || (left < 0 && !tracing)) break;
+      if (!waiting || (left < 0 && (!tracing || stopping()))) break;
       sleep_ms = std::min(sleep_ms, int(left * 1000) + 1);
     }
     if (Clock::now() >= next_forget) {
